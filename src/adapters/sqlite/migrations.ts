@@ -1,0 +1,59 @@
+/** Ordered, append-only schema migrations for SQLite. Never edit a shipped entry. */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER
+);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  idle_expires_at INTEGER NOT NULL,
+  absolute_expires_at INTEGER NOT NULL,
+  ip TEXT,
+  user_agent TEXT,
+  revoked_at INTEGER,
+  revoke_reason TEXT
+);
+CREATE INDEX sessions_user_id ON sessions(user_id);
+CREATE INDEX sessions_revoked_at ON sessions(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE TABLE refresh_tokens (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  secret_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER,
+  successor_id TEXT,
+  successor_sealed BLOB
+);
+CREATE INDEX refresh_tokens_session_id ON refresh_tokens(session_id);
+CREATE TABLE audit_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  user_id TEXT,
+  subject TEXT,
+  session_hash TEXT,
+  ip TEXT,
+  user_agent TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX audit_events_user_id ON audit_events(user_id, id);
+CREATE INDEX audit_events_event ON audit_events(event, id);
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
+];

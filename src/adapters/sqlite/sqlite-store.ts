@@ -1,0 +1,237 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SessionStore } from '../../ports/session-store.js';
+import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
+import { GroupCommitter } from './group-commit.js';
+import { migrateSqlite } from './migrate.js';
+
+type Row = Record<string, any>;
+
+const toUser = (r: Row): UserRecord => ({
+  id: r.id,
+  email: r.email,
+  name: r.name ?? null,
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
+  disabledAt: r.disabled_at ?? null,
+});
+
+const toSession = (r: Row, p = ''): SessionRecord => ({
+  id: r[`${p}id`],
+  userId: r[`${p}user_id`],
+  createdAt: r[`${p}created_at`],
+  lastSeenAt: r[`${p}last_seen_at`],
+  idleExpiresAt: r[`${p}idle_expires_at`],
+  absoluteExpiresAt: r[`${p}absolute_expires_at`],
+  ip: r[`${p}ip`] ?? null,
+  userAgent: r[`${p}user_agent`] ?? null,
+  revokedAt: r[`${p}revoked_at`] ?? null,
+  revokeReason: r[`${p}revoke_reason`] ?? null,
+});
+
+const toToken = (r: Row): RefreshTokenRecord => ({
+  id: r.id,
+  sessionId: r.session_id,
+  secretHash: r.secret_hash,
+  createdAt: r.created_at,
+  rotatedAt: r.rotated_at ?? null,
+  successorId: r.successor_id ?? null,
+  successorSealed: r.successor_sealed ?? null,
+});
+
+const toAudit = (r: Row): AuditRow => ({
+  id: r.id,
+  at: r.at,
+  event: r.event,
+  userId: r.user_id ?? null,
+  subject: r.subject ?? null,
+  sessionHash: r.session_hash ?? null,
+  ip: r.ip ?? null,
+  userAgent: r.user_agent ?? null,
+  outcome: r.outcome,
+  detail: r.detail ? JSON.parse(r.detail) : null,
+});
+
+/**
+ * The default store: one SQLite file in WAL mode with `synchronous=FULL`, so
+ * a write is on disk when its promise resolves; group commit amortises the fsync.
+ */
+export class SqliteStore implements SessionStore {
+  readonly dialect = 'sqlite' as const;
+  readonly committer: GroupCommitter;
+  private readonly db: Database.Database;
+  private readonly s;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrateSqlite(this.db);
+    this.committer = new GroupCommitter(this.db);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      insertUser: p(`INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES (@id, @email, @name, @passwordHash, @createdAt, @disabledAt)`),
+      userByEmail: p(`SELECT * FROM users WHERE email = ?`),
+      userById: p(`SELECT * FROM users WHERE id = ?`),
+      setPassword: p(`UPDATE users SET password_hash = ? WHERE id = ?`),
+      disableUser: p(`UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`),
+      insertSession: p(`INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, revoked_at, revoke_reason)
+        VALUES (@id, @userId, @createdAt, @lastSeenAt, @idleExpiresAt, @absoluteExpiresAt, @ip, @userAgent, @revokedAt, @revokeReason)`),
+      sessionById: p(`SELECT * FROM sessions WHERE id = ?`),
+      insertToken: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, rotated_at, successor_id, successor_sealed)
+        VALUES (@id, @sessionId, @secretHash, @createdAt, @rotatedAt, @successorId, @successorSealed)`),
+      tokenWithSession: p(`SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
+          s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent,
+          s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason
+        FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`),
+      rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, successor_sealed = @sealed
+        WHERE id = @parentId AND rotated_at IS NULL
+          AND EXISTS (SELECT 1 FROM sessions WHERE id = refresh_tokens.session_id AND revoked_at IS NULL)`),
+      touchSession: p(`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`),
+      revokeSession: p(`UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`),
+      liveSessionIds: p(`SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL`),
+      sessionsOfUser: p(`SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC`),
+      activeSessionsOfUser: p(`SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY last_seen_at DESC`),
+      revokedSince: p(`SELECT id, revoked_at FROM sessions WHERE revoked_at >= ? ORDER BY revoked_at LIMIT ?`),
+      insertAudit: p(`INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
+        VALUES (@at, @event, @userId, @subject, @sessionHash, @ip, @userAgent, @outcome, @detail)`),
+      getSecret: p(`SELECT value FROM secrets WHERE name = ?`),
+      insertSecret: p(`INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`),
+    };
+  }
+
+  private audit(events: AuditEvent[]): void {
+    for (const e of events) this.s.insertAudit.run({ ...e, detail: e.detail ? JSON.stringify(e.detail) : null });
+  }
+
+  private revokeMany(ids: string[], reason: RevokeReason, at: number): string[] {
+    return ids.filter((id) => this.s.revokeSession.run(at, reason, id).changes === 1);
+  }
+
+  async createUser(user: UserRecord, audit: AuditEvent[]): Promise<void> {
+    await this.committer.write(() => {
+      this.s.insertUser.run(user);
+      this.audit(audit);
+    });
+  }
+
+  async findUserByEmail(email: string): Promise<UserRecord | null> {
+    const r = this.s.userByEmail.get(email) as Row | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async findUserById(id: string): Promise<UserRecord | null> {
+    const r = this.s.userById.get(id) as Row | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async changePassword(userId: string, passwordHash: string, at: number, audit: AuditEvent[]): Promise<string[]> {
+    return this.committer.write(() => {
+      this.s.setPassword.run(passwordHash, userId);
+      const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string);
+      const revoked = this.revokeMany(ids, 'password_changed', at);
+      this.audit(audit);
+      return revoked;
+    });
+  }
+
+  async disableUser(userId: string, at: number, audit: AuditEvent[]): Promise<string[]> {
+    return this.committer.write(() => {
+      this.s.disableUser.run(at, userId);
+      const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string);
+      const revoked = this.revokeMany(ids, 'account_disabled', at);
+      this.audit(audit);
+      return revoked;
+    });
+  }
+
+  async createSession(session: SessionRecord, token: RefreshTokenRecord, audit: AuditEvent[]): Promise<void> {
+    await this.committer.write(() => {
+      this.s.insertSession.run(session);
+      this.s.insertToken.run(token);
+      this.audit(audit);
+    });
+  }
+
+  async findSession(id: string): Promise<SessionRecord | null> {
+    const r = this.s.sessionById.get(id) as Row | undefined;
+    return r ? toSession(r) : null;
+  }
+
+  async findRefreshToken(id: string) {
+    const r = this.s.tokenWithSession.get(id) as Row | undefined;
+    return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+  }
+
+  async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
+    return this.committer.write(() => {
+      const { parentId, successor, successorSealed, at, idleExpiresAt, audit } = input;
+      const changed = this.s.rotate.run({ parentId, at, successorId: successor.id, sealed: successorSealed }).changes;
+      if (changed === 1) {
+        this.s.insertToken.run(successor);
+        this.s.touchSession.run(at, idleExpiresAt, successor.sessionId);
+        this.audit(audit);
+        return { rotated: true as const };
+      }
+      const now = this.s.tokenWithSession.get(parentId) as Row | undefined;
+      return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
+    });
+  }
+
+  async revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean> {
+    return this.committer.write(() => {
+      const changed = this.s.revokeSession.run(at, reason, sessionId).changes === 1;
+      this.audit(audit);
+      return changed;
+    });
+  }
+
+  async revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]> {
+    return this.committer.write(() => {
+      const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string).filter((id) => id !== exceptSessionId);
+      const revoked = this.revokeMany(ids, reason, at);
+      this.audit(audit);
+      return revoked;
+    });
+  }
+
+  async listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]> {
+    const rows = (
+      opts.activeAt === undefined ? this.s.sessionsOfUser.all(userId) : this.s.activeSessionsOfUser.all(userId, opts.activeAt, opts.activeAt)
+    ) as Row[];
+    return rows.map((r) => toSession(r));
+  }
+
+  async revokedSince(since: number, limit: number) {
+    return (this.s.revokedSince.all(since, limit) as Row[]).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
+  }
+
+  async appendAudit(audit: AuditEvent[]): Promise<void> {
+    await this.committer.write(() => this.audit(audit));
+  }
+
+  async queryAudit(q: AuditQuery): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.userId) (where.push('user_id = ?'), args.push(q.userId));
+    if (q.event) (where.push('event = ?'), args.push(q.event));
+    const sql = `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map(toAudit);
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    const existing = this.s.getSecret.get(name) as Row | undefined;
+    if (existing) return existing.value;
+    await this.committer.write(() => this.s.insertSecret.run(name, create()));
+    return (this.s.getSecret.get(name) as Row).value;
+  }
+
+  async close(): Promise<void> {
+    this.committer.flush();
+    if (this.db.open) this.db.close();
+  }
+}

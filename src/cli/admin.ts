@@ -1,0 +1,72 @@
+import { createLatchkey, type Latchkey } from '../runtime/latchkey.js';
+import { openStore, parseDbUrl } from '../runtime/open-store.js';
+import type { AuditRow } from '../ports/records.js';
+import { SQLITE_MIGRATIONS } from '../adapters/sqlite/migrations.js';
+
+const ADMIN_CTX = { ip: null, userAgent: 'latchkey-cli' };
+
+/** Control characters in stored user input are shown escaped (SECURITY A3). */
+export function escapeControl(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+async function withLatchkey<T>(db: string, fn: (lk: Latchkey) => Promise<T>): Promise<T> {
+  const lk = await createLatchkey({ db, revocationPollMs: 3_600_000 });
+  try {
+    return await fn(lk);
+  } finally {
+    await lk.close();
+  }
+}
+
+export async function migrate(db: string, out: (s: string) => void): Promise<void> {
+  const store = await openStore(db);
+  await store.close();
+  const target = parseDbUrl(db);
+  out(`migrated ${target.kind === 'sqlite' ? target.path : target.url}: schema version ${SQLITE_MIGRATIONS.at(-1)!.version}\n`);
+}
+
+export async function audit(db: string, q: { user?: string; event?: string; limit: number; json: boolean }, out: (s: string) => void): Promise<void> {
+  await withLatchkey(db, async (lk) => {
+    const userId = q.user ? (await lk.authority.findUser(q.user)).id : undefined;
+    const rows = await lk.store.queryAudit({ userId, event: q.event, limit: q.limit });
+    for (const r of rows) out(q.json ? JSON.stringify(auditJson(r)) + '\n' : auditLine(r) + '\n');
+    if (!q.json && rows.length === 0) out('no audit events match\n');
+  });
+}
+
+function auditJson(r: AuditRow) {
+  return { ...r, at: new Date(r.at).toISOString() };
+}
+
+function auditLine(r: AuditRow): string {
+  const f = (v: string | null) => (v === null ? '-' : escapeControl(v));
+  return [new Date(r.at).toISOString(), r.event, r.outcome, `user=${f(r.userId)}`, `subject=${f(r.subject)}`, `session=${f(r.sessionHash)}`, `ip=${f(r.ip)}`, `ua=${JSON.stringify(f(r.userAgent))}`, r.detail ? escapeControl(JSON.stringify(r.detail)) : '']
+    .join('  ')
+    .trimEnd();
+}
+
+export async function sessionsList(db: string, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(db, async (lk) => {
+    const user = await lk.authority.findUser(email);
+    const list = await lk.authority.listSessions(user.id, null);
+    for (const s of list) {
+      out(`${s.id}  created=${new Date(s.createdAt).toISOString()}  last_seen=${new Date(s.lastSeenAt).toISOString()}  ip=${s.ip ?? '-'}  ua=${JSON.stringify(escapeControl(s.userAgent ?? '-'))}\n`);
+    }
+    out(`${list.length} active session(s) for ${user.email}\n`);
+  });
+}
+
+export async function sessionsRevoke(db: string, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(db, async (lk) => {
+    const n = await lk.authority.revokeAllForUser(email, ADMIN_CTX);
+    out(`revoked ${n} session(s) of ${email}\n`);
+  });
+}
+
+export async function usersDisable(db: string, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(db, async (lk) => {
+    const n = await lk.authority.disableAccount(email, ADMIN_CTX);
+    out(`disabled ${email}; revoked ${n} session(s)\n`);
+  });
+}

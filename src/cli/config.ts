@@ -1,0 +1,107 @@
+import { LatchkeyError } from '../core/errors.js';
+import { DEFAULT_DB, parseDbUrl } from '../runtime/open-store.js';
+import { PROFILE_NAMES, type ProfileName } from '../http/profiles/profile.js';
+
+/** One setting: its flag, its environment variable, its default, how it is parsed. */
+interface Setting<T> {
+  flag: string;
+  env: string;
+  help: string;
+  default: string | undefined;
+  multiple?: boolean;
+  parse(value: string, where: string): T;
+}
+
+function bad(where: string, value: string, accepted: string): never {
+  throw new LatchkeyError('CONFIG_INVALID', `${where} ${JSON.stringify(value)} is not valid: expected ${accepted}.`);
+}
+
+const int = (min: number, max: number) => (v: string, where: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) bad(where, v, `an integer from ${min} to ${max}`);
+  return Number(v);
+};
+const oneOf = <T extends string>(values: readonly T[]) => (v: string, where: string) => {
+  if (!values.includes(v as T)) bad(where, v, `one of ${values.join(', ')}`);
+  return v as T;
+};
+const url = (v: string, where: string) => {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    return u.origin === 'null' ? bad(where, v, 'an http(s) URL') : v.replace(/\/+$/, '');
+  } catch {
+    return bad(where, v, 'an http(s) URL such as https://app.example.com');
+  }
+};
+const text = (v: string) => v;
+
+export const SERVE_SETTINGS = {
+  profile: { flag: 'profile', env: 'LATCHKEY_PROFILE', default: 'native', help: `Wire contract: ${PROFILE_NAMES.join(' | ')}`, parse: oneOf<ProfileName>(PROFILE_NAMES) },
+  port: { flag: 'port', env: 'PORT', default: '4000', help: 'TCP port (0 = any free port)', parse: int(0, 65535) },
+  host: { flag: 'host', env: 'HOST', default: '127.0.0.1', help: 'Interface to listen on', parse: text },
+  db: {
+    flag: 'db', env: 'DATABASE_URL', default: DEFAULT_DB, help: 'sqlite:PATH (created and migrated on first start) or postgres://…',
+    parse: (v: string, where: string) => { try { parseDbUrl(v); return v; } catch { return bad(where, v, 'sqlite:PATH or postgres://USER@HOST/DB'); } },
+  },
+  upstream: { flag: 'upstream', env: 'LATCHKEY_UPSTREAM', default: undefined, help: 'Upstream auth service (judicial and crocante profiles)', parse: url },
+  trustedOrigin: { flag: 'trusted-origin', env: 'LATCHKEY_TRUSTED_ORIGINS', default: undefined, multiple: true, help: 'Origin allowed to POST besides this server (repeat, or comma-separate in the env)', parse: url },
+  trustedProxy: { flag: 'trusted-proxy', env: 'LATCHKEY_TRUSTED_PROXIES', default: undefined, multiple: true, help: 'Proxy IP/CIDR whose X-Forwarded-For is believed (repeatable)', parse: text },
+  refreshGrace: { flag: 'refresh-grace', env: 'LATCHKEY_REFRESH_GRACE', default: '10', help: 'Seconds a rotated refresh token still yields the same successor (0 = strict)', parse: int(0, 300) },
+  accessTtl: { flag: 'access-ttl', env: 'LATCHKEY_ACCESS_TTL', default: '900', help: 'Access-token lifetime in seconds', parse: int(30, 3600) },
+  idleTimeout: { flag: 'idle-timeout', env: 'LATCHKEY_IDLE_TIMEOUT', default: String(7 * 86400), help: 'Seconds of inactivity that end a session', parse: int(60, 365 * 86400) },
+  absoluteLifetime: { flag: 'absolute-lifetime', env: 'LATCHKEY_ABSOLUTE_LIFETIME', default: String(30 * 86400), help: 'Seconds after login that a session ends regardless of use', parse: int(60, 400 * 86400) },
+  secureCookies: { flag: 'secure-cookies', env: 'LATCHKEY_SECURE_COOKIES', default: 'auto', help: 'auto (Secure when NODE_ENV=production) | true | false', parse: oneOf(['auto', 'true', 'false'] as const) },
+  cookieDomain: { flag: 'cookie-domain', env: 'LATCHKEY_COOKIE_DOMAIN', default: undefined, help: 'Domain attribute for cookies (default: none, host-only)', parse: text },
+  rateLimit: { flag: 'rate-limit', env: 'LATCHKEY_RATE_LIMIT', default: 'on', help: 'on | off (off is for benchmarks only)', parse: oneOf(['on', 'off'] as const) },
+  clearSiteData: { flag: 'clear-site-data', env: 'LATCHKEY_CLEAR_SITE_DATA', default: 'profile', help: 'Clear-Site-Data on logout: profile (its default) | off | a header value like \'"cache", "storage"\'', parse: text },
+  issuer: { flag: 'issuer', env: 'LATCHKEY_ISSUER', default: 'latchkey', help: 'iss (and aud) of access tokens', parse: text },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | silent', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
+} satisfies Record<string, Setting<unknown>>;
+
+export interface ServeConfig {
+  profile: ProfileName;
+  port: number;
+  host: string;
+  db: string;
+  upstream: string | undefined;
+  trustedOrigin: string[];
+  trustedProxy: string[];
+  refreshGrace: number;
+  accessTtl: number;
+  idleTimeout: number;
+  absoluteLifetime: number;
+  secureCookies: 'auto' | 'true' | 'false';
+  cookieDomain: string | undefined;
+  rateLimit: 'on' | 'off';
+  clearSiteData: string;
+  issuer: string;
+  logLevel: string;
+}
+
+/** Flags win over the environment, which wins over defaults. Every value is validated. */
+export function resolveSettings<S extends Record<string, Setting<unknown>>>(settings: S, flags: Record<string, unknown>, env: NodeJS.ProcessEnv): any {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings)) {
+    const fromFlag = flags[s.flag];
+    const fromEnv = env[s.env];
+    if (s.multiple) {
+      const values = fromFlag !== undefined ? (fromFlag as string[]) : fromEnv ? fromEnv.split(',').map((v) => v.trim()).filter(Boolean) : [];
+      out[key] = values.map((v) => s.parse(v, fromFlag !== undefined ? `--${s.flag}` : `${s.env}`));
+      continue;
+    }
+    const raw = fromFlag !== undefined ? String(fromFlag) : fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.default;
+    const where = fromFlag !== undefined ? `--${s.flag}` : fromEnv ? `${s.env}` : `default --${s.flag}`;
+    out[key] = raw === undefined ? undefined : s.parse(raw, where);
+  }
+  return out;
+}
+
+export function settingsHelp(settings: Record<string, Setting<unknown>>): string {
+  return Object.values(settings)
+    .map((s) => `  --${s.flag.padEnd(18)} ${s.help}\n  ${' '.repeat(20)} env ${s.env}${s.default !== undefined ? `, default ${s.default}` : ''}`)
+    .join('\n');
+}
+
+export function parseOptionsFor(settings: Record<string, Setting<unknown>>) {
+  return Object.fromEntries(Object.values(settings).map((s) => [s.flag, { type: 'string' as const, multiple: s.multiple ?? false }]));
+}

@@ -1,0 +1,69 @@
+import type { Clock, Random } from '../clock.js';
+import type { SessionStore } from '../../ports/session-store.js';
+import type { AuditEvent, AuditOutcome } from '../../ports/records.js';
+import type { AccessTokenSigner } from '../tokens/access-token.js';
+import type { Sealer } from '../tokens/sealer.js';
+import type { RevocationSet } from '../revocation/revocation-set.js';
+import type { Verifier } from '../revocation/verifier.js';
+import { shortHash } from '../hash.js';
+
+/** Who is asking: facts about the request, already trusted-proxy-resolved. */
+export interface RequestContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface SessionPolicy {
+  /** A session unused this long ends (default 7 days). */
+  idleTimeoutMs: number;
+  /** A session ends this long after login, however often it is refreshed (default 30 days). */
+  absoluteLifetimeMs: number;
+  /** Window in which a rotated refresh token still yields the same successor (default 10 s). */
+  refreshGraceMs: number;
+}
+
+export interface AuthorityDeps {
+  store: SessionStore;
+  clock: Clock;
+  random: Random;
+  signer: AccessTokenSigner;
+  sealer: Sealer;
+  revocations: RevocationSet;
+  verifier: Verifier;
+  policy: SessionPolicy;
+  /** Called after every committed revocation (metrics, bus). */
+  onRevoked?: (ids: string[], reason: string) => void;
+}
+
+const USER_AGENT_MAX = 512;
+
+export function auditEvent(
+  deps: Pick<AuthorityDeps, 'clock'>,
+  ctx: RequestContext,
+  event: string,
+  outcome: AuditOutcome,
+  fields: { userId?: string | null; subject?: string | null; sessionId?: string | null; detail?: Record<string, unknown> } = {},
+): AuditEvent {
+  return {
+    at: deps.clock.now(),
+    event,
+    outcome,
+    userId: fields.userId ?? null,
+    subject: fields.subject ?? null,
+    sessionHash: fields.sessionId ? shortHash(fields.sessionId) : null,
+    ip: ctx.ip,
+    userAgent: ctx.userAgent ? ctx.userAgent.slice(0, USER_AGENT_MAX) : null,
+    detail: fields.detail ?? null,
+  };
+}
+
+export function newId(deps: Pick<AuthorityDeps, 'random'>, bytes = 16): string {
+  return deps.random.bytes(bytes).toString('base64url');
+}
+
+/** Revocation wins over every cache: the in-process set learns before anyone is answered. */
+export function revoked(deps: AuthorityDeps, ids: string[], reason: string): void {
+  if (ids.length === 0) return;
+  deps.revocations.add(ids);
+  deps.onRevoked?.(ids, reason);
+}

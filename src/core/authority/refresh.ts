@@ -1,0 +1,68 @@
+import { LatchkeyError } from '../errors.js';
+import { newRefreshToken, parseRefreshToken, secretMatches } from '../tokens/refresh-token.js';
+import type { RefreshTokenRecord, SessionRecord } from '../../ports/records.js';
+import { auditEvent, revoked, type AuthorityDeps, type RequestContext } from './deps.js';
+import { issue, isSessionLive, type IssuedSession } from './issue.js';
+
+const NOT_LIVE = 'The refresh token is not valid any more. Sign in again.';
+
+/**
+ * Rotates a refresh token (RFC 9700 4.14.2). Inside the grace window every
+ * concurrent refresh of one token gets the same successor; outside it, a
+ * rotated token is a replay and ends the whole session.
+ */
+export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestContext): Promise<IssuedSession> {
+  const parts = parseRefreshToken(raw);
+  if (!parts) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  const found = await deps.store.findRefreshToken(parts.id);
+  if (!found || !secretMatches(parts.secret, found.token.secretHash)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+
+  let { token, session } = found;
+  const now = deps.clock.now();
+  if (token.rotatedAt === null && isSessionLive(session, now)) {
+    const user = await liveUser(deps, session);
+    const next = newRefreshToken(deps.random);
+    const idleExpiresAt = Math.min(now + deps.policy.idleTimeoutMs, session.absoluteExpiresAt);
+    const result = await deps.store.rotateRefreshToken({
+      parentId: token.id,
+      successor: { id: next.id, sessionId: session.id, secretHash: next.secretHash, createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },
+      successorSealed: deps.sealer.seal(next.token, token.id),
+      at: now,
+      idleExpiresAt,
+      audit: [auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id })],
+    });
+    if (result.rotated) return issue(deps, user, { ...session, lastSeenAt: now }, next.token, idleExpiresAt);
+    // Lost a race: another request rotated this token, or a logout revoked the session.
+    if (!result.parent || !result.session) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+    token = result.parent;
+    session = result.session;
+  }
+  return replayOfRotated(deps, token, session, now, ctx);
+}
+
+async function replayOfRotated(deps: AuthorityDeps, token: RefreshTokenRecord, session: SessionRecord, now: number, ctx: RequestContext): Promise<IssuedSession> {
+  if (!isSessionLive(session, now) || token.rotatedAt === null) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  const inGrace = now - token.rotatedAt <= deps.policy.refreshGraceMs && token.successorSealed !== null;
+  const successor = inGrace ? deps.sealer.open(token.successorSealed!, token.id) : null;
+  if (successor) {
+    const user = await liveUser(deps, session);
+    return issue(deps, user, session, successor, session.idleExpiresAt);
+  }
+  const ids = (await deps.store.revokeSession(session.id, 'refresh_reuse', now, [
+    auditEvent(deps, ctx, 'auth.refresh.reuse_detected', 'revoked', {
+      userId: session.userId,
+      sessionId: session.id,
+      detail: { rotatedMsAgo: now - token.rotatedAt },
+    }),
+  ]))
+    ? [session.id]
+    : [];
+  revoked(deps, ids, 'refresh_reuse');
+  throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+}
+
+async function liveUser(deps: AuthorityDeps, session: SessionRecord) {
+  const user = await deps.store.findUserById(session.userId);
+  if (!user || user.disabledAt !== null) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  return user;
+}

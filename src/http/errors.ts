@@ -1,0 +1,42 @@
+import type { LatchkeyErrorCode } from '../core/errors.js';
+
+/** Codes only the HTTP layer produces (transport problems, not domain ones). */
+export type HttpOnlyCode = 'INVALID_JSON' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'ROUTE_NOT_FOUND';
+export type ErrorCode = LatchkeyErrorCode | HttpOnlyCode;
+
+/**
+ * The one table of error codes: HTTP status and a human title. Domain codes
+ * become statuses here and nowhere else. `test/error-table.test.ts` checks it
+ * against the core's codes and the README.
+ */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: number; title: string }>> = {
+  INVALID_INPUT: { status: 400, title: 'Invalid input' },
+  INVALID_JSON: { status: 400, title: 'Malformed JSON body' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  INVALID_TOKEN: { status: 401, title: 'Invalid or expired token' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  ACCOUNT_DISABLED: { status: 403, title: 'Account disabled' },
+  CROSS_SITE_REQUEST: { status: 403, title: 'Cross-site request refused' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such endpoint' },
+  EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  UNSUPPORTED_PROFILE: { status: 500, title: 'Unsupported profile' },
+  CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+};
+
+/** An error on its way to the wire: the profile decides its envelope. */
+export class HttpProblem extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_TABLE[code].status;
+  }
+}

@@ -1,0 +1,17 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per Latchkey instance (several may share a process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'latchkey_process_' });
+  return {
+    registry,
+    requests: new Counter({ name: 'latchkey_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    logouts: new Counter({ name: 'latchkey_logouts_total', help: 'Logouts by outcome', labelNames: ['outcome'], registers: [registry] }),
+    revocations: new Counter({ name: 'latchkey_revocations_total', help: 'Sessions revoked, by reason', labelNames: ['reason'], registers: [registry] }),
+    rateLimited: new Counter({ name: 'latchkey_rate_limit_hits_total', help: 'Requests refused by a rate limit, by bucket', labelNames: ['bucket'], registers: [registry] }),
+    revocationSet: new Gauge({ name: 'latchkey_revocation_set_size', help: 'Revoked sessions this node remembers', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,49 @@
+import type { Profile } from './profile.js';
+import { sessionView, tokenView, userView } from './profile.js';
+
+/** The bio.re API (seed 004): `{success, data}` envelopes, `biore_refresh` cookie, logout 60/hour. */
+export const bioreProfile: Profile = {
+  name: 'biore',
+  paths: {
+    register: '/api/v1/auth/register',
+    login: '/api/v1/auth/login',
+    refresh: '/api/v1/auth/refresh',
+    logout: '/api/v1/auth/logout',
+    logoutAll: '/api/v1/auth/logout-all',
+    me: '/api/v1/auth/me',
+    sessions: '/api/v1/auth/sessions',
+    session: '/api/v1/auth/sessions/:id',
+    password: null,
+  },
+  refreshCookie: (env) => ({
+    name: 'biore_refresh',
+    path: '/api/v1/auth',
+    httpOnly: true,
+    secure: env.secure,
+    sameSite: 'Strict',
+    domain: env.cookieDomain,
+  }),
+  bodyRefreshToken: true,
+  limits: {
+    register: { points: 10, windowSeconds: 3600 },
+    login: { points: 30, windowSeconds: 300 },
+    loginAccount: { points: 10, windowSeconds: 900 },
+    refresh: { points: 120, windowSeconds: 60 },
+    logout: { points: 60, windowSeconds: 3600 },
+  },
+  clearSiteData: null,
+  ok: (data) => ({ success: true, data }),
+  error: (_status, code, _title, message) => ({
+    contentType: 'application/json; charset=utf-8',
+    body: { success: false, error: { code, message } },
+  }),
+  views: {
+    register: (user) => ({ user: userView(user) }),
+    tokens: tokenView,
+    logout: () => ({ message: 'Logged out successfully' }),
+    me: (user) => userView(user),
+    sessions: (list) => list.map(sessionView),
+    sessionRevoked: () => ({ message: 'Session revoked' }),
+    passwordChanged: () => ({ message: 'Password changed' }),
+  },
+};

@@ -1,0 +1,51 @@
+import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from './records.js';
+
+/**
+ * The storage port. Every write takes the audit events that describe it and
+ * commits them in the same transaction (SECURITY.md A1). Adapters: SQLite
+ * (default) and, later, PostgreSQL; both pass `test/store-conformance.ts`.
+ */
+export interface SessionStore {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  createUser(user: UserRecord, audit: AuditEvent[]): Promise<void>;
+  findUserByEmail(email: string): Promise<UserRecord | null>;
+  findUserById(id: string): Promise<UserRecord | null>;
+  /** Sets a new password hash and revokes every session of the user. Returns revoked session ids. */
+  changePassword(userId: string, passwordHash: string, at: number, audit: AuditEvent[]): Promise<string[]>;
+  /** Disables the account and revokes every session. Returns revoked session ids. */
+  disableUser(userId: string, at: number, audit: AuditEvent[]): Promise<string[]>;
+
+  createSession(session: SessionRecord, token: RefreshTokenRecord, audit: AuditEvent[]): Promise<void>;
+  findSession(id: string): Promise<SessionRecord | null>;
+  /** One indexed lookup: the token row and its session. */
+  findRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
+  /**
+   * Atomically rotates `parentId` to `successor` if, and only if, the parent
+   * is not rotated yet and its session is not revoked. Otherwise returns the
+   * parent as it is now (another request rotated it first, or it was revoked).
+   */
+  rotateRefreshToken(input: {
+    parentId: string;
+    successor: RefreshTokenRecord;
+    successorSealed: Buffer;
+    at: number;
+    idleExpiresAt: number;
+    audit: AuditEvent[];
+  }): Promise<{ rotated: true } | { rotated: false; parent: RefreshTokenRecord | null; session: SessionRecord | null }>;
+  /** Marks one session revoked. `false` when it was already revoked or unknown. */
+  revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean>;
+  /** Revokes every live session of a user, optionally sparing one. Returns revoked ids. */
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]>;
+  listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]>;
+  /** Sessions revoked at or after `since` (for revocation catch-up), oldest first. */
+  revokedSince(since: number, limit: number): Promise<Array<{ id: string; revokedAt: number }>>;
+
+  appendAudit(audit: AuditEvent[]): Promise<void>;
+  queryAudit(query: AuditQuery): Promise<AuditRow[]>;
+
+  /** Small named secrets (signing keys, sealing key), created once and shared by all nodes. */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
+
+  close(): Promise<void>;
+}
