@@ -37,7 +37,10 @@ async function run(kit: RouteKit, req: FastifyRequest, reply: FastifyReply, scop
   const ctx = kit.context(req);
   const result = await kit.latchkey.authority.logout({ refreshTokens: kit.refreshTokens(req), access: await kit.optionalAccess(req), scope }, ctx);
   kit.metrics.logouts.inc({ outcome: result.outcome });
-  kit.clearRefreshCookie(reply);
-  if (kit.clearSiteData) reply.header('Clear-Site-Data', kit.clearSiteData);
+  // "others" keeps this device signed in, so its cookie stays; every other scope ends it here.
+  if (scope !== 'others') {
+    kit.clearRefreshCookie(reply);
+    if (kit.clearSiteData) reply.header('Clear-Site-Data', kit.clearSiteData);
+  }
   return kit.ok(reply, 200, kit.profile.views.logout(result, scope));
 }

@@ -1,0 +1,96 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
+import { ManualClock } from '../src/core/clock.js';
+import { isLatchkeyError } from '../src/core/errors.js';
+import { tempDir } from './helpers/server.js';
+import { PASSWORD } from './helpers/client.js';
+
+const ctx = { ip: '127.0.0.1', userAgent: 'node-test' };
+
+describe('the session authority (core, no HTTP)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let lk: Latchkey;
+  const clock = new ManualClock();
+  before(async () => {
+    tmp = tempDir();
+    lk = await createLatchkey({ db: `sqlite:${join(tmp.dir, 'a.db')}`, clock, policy: { refreshGraceMs: 10_000 } });
+    await lk.authority.register({ email: 'Core@Example.com', password: PASSWORD }, ctx);
+  });
+  after(async () => {
+    await lk.close();
+    tmp.cleanup();
+  });
+
+  const rejectsInvalidToken = (p: Promise<unknown>) => assert.rejects(p, (e) => isLatchkeyError(e, 'INVALID_TOKEN'));
+
+  test('emails are matched case-insensitively and a second account with the same email is refused', async () => {
+    const s = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    assert.equal(s.user.email, 'core@example.com');
+    await assert.rejects(lk.authority.register({ email: 'CORE@example.com', password: PASSWORD }, ctx), (e) => isLatchkeyError(e, 'EMAIL_TAKEN'));
+  });
+
+  test('a refresh inside the grace window returns the same successor; after it, the replay ends the session', async () => {
+    const s = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const first = await lk.authority.refresh(s.refreshToken, ctx);
+    clock.advance(9_000);
+    const replay = await lk.authority.refresh(s.refreshToken, ctx);
+    assert.equal(replay.refreshToken, first.refreshToken, 'same successor inside the grace window');
+    clock.advance(2_000);
+    await rejectsInvalidToken(lk.authority.refresh(s.refreshToken, ctx));
+    // The whole family is gone: the successor no longer works either.
+    await rejectsInvalidToken(lk.authority.refresh(first.refreshToken, ctx));
+    await rejectsInvalidToken(lk.authority.authenticate(first.accessToken));
+    const [reuse] = await lk.store.queryAudit({ event: 'auth.refresh.reuse_detected', limit: 1 });
+    assert.equal(reuse?.outcome, 'revoked');
+    assert.equal(reuse?.userId, s.user.id);
+  });
+
+  test('logout scope "others" keeps the current session and ends the rest; "all" ends everything', async () => {
+    const a = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const b = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const others = await lk.authority.logout({ refreshTokens: [a.refreshToken], scope: 'others' }, ctx);
+    assert.ok(others.revokedSessionIds.includes(b.sessionId));
+    assert.ok(!others.revokedSessionIds.includes(a.sessionId));
+    await lk.authority.authenticate(a.accessToken);
+    await rejectsInvalidToken(lk.authority.authenticate(b.accessToken));
+    const all = await lk.authority.logout({ refreshTokens: [], access: await lk.verifier.verify(a.accessToken), scope: 'all' }, ctx);
+    assert.deepEqual(all.revokedSessionIds, [a.sessionId]);
+    await rejectsInvalidToken(lk.verifier.verify(a.accessToken));
+  });
+
+  test('logout without any token succeeds with outcome no_session and is audited', async () => {
+    const r = await lk.authority.logout({ refreshTokens: ['garbage'], scope: 'session' }, ctx);
+    assert.equal(r.outcome, 'no_session');
+    const [row] = await lk.store.queryAudit({ event: 'auth.logout.success', limit: 1 });
+    assert.equal(row?.outcome, 'no_session');
+  });
+
+  test('a revocation made by another process reaches the verifier within one poll', async () => {
+    const s = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const other = await createLatchkey({ db: `sqlite:${join(tmp.dir, 'a.db')}`, clock });
+    try {
+      await other.authority.revokeAllForUser('core@example.com', ctx);
+    } finally {
+      await other.close();
+    }
+    // Latchkey's own endpoints read the session row: rejected at once.
+    await rejectsInvalidToken(lk.authority.authenticate(s.accessToken));
+    assert.ok(lk.revocations.has(s.sessionId));
+  });
+
+  test('access tokens never outlive the absolute session lifetime', async () => {
+    const tmp2 = tempDir();
+    const c2 = new ManualClock();
+    const short = await createLatchkey({ db: `sqlite:${join(tmp2.dir, 'b.db')}`, clock: c2, policy: { absoluteLifetimeMs: 60_000 } });
+    try {
+      await short.authority.register({ email: 'x@example.com', password: PASSWORD }, ctx);
+      const s = await short.authority.login({ email: 'x@example.com', password: PASSWORD }, ctx);
+      assert.ok(s.accessExpiresAt <= c2.now() + 60_000);
+    } finally {
+      await short.close();
+      tmp2.cleanup();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { BIN, runCli, spawnUntil, type Spawned } from './helpers/spawn.js';
+import { tempDir } from './helpers/server.js';
+import { Client, signUpAndIn } from './helpers/client.js';
+
+describe('latchkey CLI', () => {
+  const tmp = tempDir();
+  const db = `sqlite:${join(tmp.dir, 'cli.db')}`;
+  let server: Spawned;
+  before(async () => {
+    server = await spawnUntil(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--log-level', 'warn']);
+  });
+  after(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  test('serve prints the URL it listens on and /healthz answers 200', async () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  test('audit --json prints one JSON object per line, filtered by user and event', async () => {
+    const c = new Client(server.url);
+    await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'cli@example.com');
+    await c.post('/auth/logout');
+    const r = await runCli(['audit', '--db', db, '--json', '--user', 'cli@example.com']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((x) => x.event), ['auth.logout.success', 'auth.login.success', 'auth.register']);
+    assert.match(rows[0].at, /^\d{4}-\d\d-\d\dT.*Z$/, 'UTC timestamps');
+    const only = await runCli(['audit', '--db', db, '--json', '--event', 'auth.login.success', '--limit', '1']);
+    assert.equal(only.stdout.trim().split('\n').length, 1);
+    const text = await runCli(['audit', '--db', db]);
+    assert.match(text.stdout, /auth\.logout\.success {2}revoked/);
+  });
+
+  test('sessions list and sessions revoke end a running server\'s sessions at once', async () => {
+    const c = new Client(server.url);
+    const token = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'admin-target@example.com');
+    const list = await runCli(['sessions', 'list', '--user', 'admin-target@example.com', '--db', db]);
+    assert.match(list.stdout, /1 active session\(s\)/);
+    const revoke = await runCli(['sessions', 'revoke', '--user', 'admin-target@example.com', '--db', db]);
+    assert.match(revoke.stdout, /revoked 1 session/);
+    assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${token}` } })).status, 401);
+    assert.equal((await c.post('/auth/refresh')).status, 401);
+  });
+
+  test('users disable ends every session and blocks login', async () => {
+    const c = new Client(server.url);
+    await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'disable-me@example.com');
+    const r = await runCli(['users', 'disable', '--user', 'disable-me@example.com', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const again = await c.post('/auth/login', { json: { email: 'disable-me@example.com', password: 'correct horse battery staple' } });
+    assert.equal(again.status, 401);
+  });
+
+  test('migrate creates and reports the schema', async () => {
+    const r = await runCli(['migrate', '--db', `sqlite:${join(tmp.dir, 'fresh.db')}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /schema version 1/);
+  });
+});
+
+describe('latchkey CLI: bad settings', () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
+    ['a non-numeric --port', ['serve', '--port', 'abc'], {}, /--port "abc" is not valid: expected an integer from 0 to 65535/],
+    ['a bad PORT in the environment', ['serve'], { PORT: '99999' }, /PORT "99999" is not valid/],
+    ['an unknown profile', ['serve', '--profile', 'nope'], {}, /--profile "nope" is not valid: expected one of native, biore, judicial, crocante/],
+    ['a malformed --db', ['serve', '--db', 'mysql://x'], {}, /--db "mysql:\/\/x" is not valid: expected sqlite:PATH or postgres/],
+    ['a malformed --trusted-origin', ['serve', '--trusted-origin', 'not a url'], {}, /--trusted-origin "not a url" is not valid: expected an http\(s\) URL/],
+    ['an unknown flag', ['serve', '--bogus'], {}, /Unknown option '--bogus'/],
+    ['an unknown command', ['frobnicate'], {}, /unknown command "frobnicate"/],
+    ['a bad --limit', ['audit', '--limit', '0'], {}, /--limit "0" is not valid/],
+  ];
+  for (const [name, args, env, message] of cases) {
+    test(`${name} exits non-zero naming the setting, the value and what is accepted`, async () => {
+      const r = await runCli(args, env);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    });
+  }
+
+  test('the gateway profiles exit with a clear message until they ship', async () => {
+    const r = await runCli(['serve', '--profile', 'judicial']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /"judicial" profile .* not available yet/);
+  });
+
+  test('--help documents every serve flag and its environment variable', async () => {
+    const r = await runCli(['serve', '--help']);
+    for (const s of ['--profile', 'LATCHKEY_PROFILE', '--port', 'PORT', '--db', 'DATABASE_URL', '--refresh-grace', 'LATCHKEY_REFRESH_GRACE', '--trusted-origin', '--upstream']) {
+      assert.ok(r.stdout.includes(s), `help mentions ${s}`);
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('SIGTERM finishes in-flight logouts, commits them, and exits 0', async () => {
+    const tmp = tempDir();
+    const db = `sqlite:${join(tmp.dir, 'g.db')}`;
+    const srv = await spawnUntil(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--log-level', 'warn', '--rate-limit', 'off']);
+    try {
+      const c = new Client(srv.url);
+      await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'bye@example.com');
+      const logins = await Promise.all(Array.from({ length: 20 }, () => new Client(srv.url).post('/auth/login', { json: { email: 'bye@example.com', password: 'correct horse battery staple' } })));
+      const cookies = logins.map((l) => l.setCookies[0]!.split(';')[0]!);
+      const inflight = cookies.map((cookie) => fetch(`${srv.url}/auth/logout`, { method: 'POST', headers: { cookie } }).then((r) => r.status));
+      await new Promise((r) => setTimeout(r, 5));
+      const code = await srv.stop('SIGTERM');
+      const statuses = await Promise.allSettled(inflight);
+      assert.equal(code, 0);
+      const answered = statuses.filter((s) => s.status === 'fulfilled' && s.value === 200).length;
+      // Every logout that was answered 200 is committed.
+      const r = await runCli(['audit', '--db', db, '--json', '--event', 'auth.logout.success', '--limit', '1000']);
+      const revoked = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.outcome === 'revoked').length;
+      assert.ok(answered >= 1, "at least one in-flight logout was answered");
+      assert.ok(revoked >= answered, `answered ${answered}, committed ${revoked}`);
+    } finally {
+      await srv.stop('SIGKILL');
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('examples/own-fastify-app.mjs', () => {
+  test('a route of your own rejects the access token right after logout', async () => {
+    const tmp = tempDir();
+    const app = await spawnUntil(process.execPath, [new URL('../../examples/own-fastify-app.mjs', import.meta.url).pathname], {
+      env: { PORT: '0', DATABASE_URL: `sqlite:${join(tmp.dir, 'ex.db')}` },
+    });
+    try {
+      const c = new Client(app.url);
+      const token = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'lib@example.com');
+      const ok = await c.get('/api/notes', { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
+      assert.equal(typeof ok.json.owner, 'string');
+      await c.post('/auth/logout');
+      const after = await c.get('/api/notes', { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(after.status, 401);
+    } finally {
+      await app.stop();
+      tmp.cleanup();
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { tempDir } from './helpers/server.js';
+import { session, token, user } from './helpers/store-conformance.js';
+
+test('concurrent revocations share one transaction and are all on disk when answered', async () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, 'g.db');
+  const store = new SqliteStore(path);
+  try {
+    const u = user();
+    await store.createUser(u, []);
+    const sessions = Array.from({ length: 200 }, () => session(u.id));
+    await Promise.all(sessions.map((s) => store.createSession(s, token(s.id), [])));
+    const before = store.committer.commits;
+    const results = await Promise.all(sessions.map((s) => store.revokeSession(s.id, 'logout', 1, [])));
+    assert.ok(results.every((r) => r === true));
+    const commits = store.committer.commits - before;
+    assert.ok(commits >= 1 && commits < 10, `200 concurrent revocations took ${commits} commits; group commit should batch them`);
+    // Read through an independent connection: every answered revocation is committed.
+    const other = new Database(path, { readonly: true });
+    assert.equal((other.prepare('SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL').get() as { n: number }).n, 200);
+    other.close();
+  } finally {
+    await store.close();
+    tmp.cleanup();
+  }
+});
+
+test('one failing write in a batch fails alone; the others commit', async () => {
+  const tmp = tempDir();
+  const store = new SqliteStore(join(tmp.dir, 'g.db'));
+  try {
+    const u = user();
+    await store.createUser(u, []);
+    const good = session(u.id);
+    const dup = session(u.id);
+    await store.createSession(dup, token(dup.id), []);
+    const [a, b] = await Promise.allSettled([store.createSession(good, token(good.id), []), store.createSession(dup, token(dup.id), [])]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(b.status, 'rejected');
+    assert.ok(await store.findSession(good.id));
+  } finally {
+    await store.close();
+    tmp.cleanup();
+  }
+});

@@ -1,0 +1,205 @@
+import { describe, test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { SessionStore } from '../../src/ports/session-store.js';
+import type { AuditEvent, RefreshTokenRecord, SessionRecord, UserRecord } from '../../src/ports/records.js';
+
+export interface StoreFactory {
+  name: string;
+  /** A fresh, migrated, empty store. */
+  open(): Promise<SessionStore>;
+  /** Reopens the same database (durability checks); optional. */
+  reopen?(): Promise<SessionStore>;
+  cleanup(): Promise<void>;
+}
+
+const id = () => randomBytes(16).toString('base64url');
+const T0 = Date.UTC(2026, 0, 1);
+
+export const user = (over: Partial<UserRecord> = {}): UserRecord => ({
+  id: id(), email: `${id().toLowerCase()}@example.com`, name: null, passwordHash: '$argon2id$fake', createdAt: T0, disabledAt: null, ...over,
+});
+export const session = (userId: string, over: Partial<SessionRecord> = {}): SessionRecord => ({
+  id: id(), userId, createdAt: T0, lastSeenAt: T0, idleExpiresAt: T0 + 3600_000, absoluteExpiresAt: T0 + 7200_000, ip: '127.0.0.1', userAgent: 'test', revokedAt: null, revokeReason: null, ...over,
+});
+export const token = (sessionId: string, over: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  id: id(), sessionId, secretHash: randomBytes(32), createdAt: T0, rotatedAt: null, successorId: null, successorSealed: null, ...over,
+});
+const ev = (event: string, userId: string | null = null): AuditEvent => ({
+  at: T0, event, userId, subject: null, sessionHash: null, ip: '127.0.0.1', userAgent: 'test', outcome: 'success', detail: null,
+});
+
+/**
+ * The storage conformance suite: every adapter of the SessionStore port runs
+ * exactly these tests (Lucia's `testAdapter` idea).
+ */
+export function sessionStoreConformance(factory: StoreFactory): void {
+  describe(`SessionStore conformance: ${factory.name}`, () => {
+    let store: SessionStore;
+    beforeEach(async () => {
+      store = await factory.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await factory.cleanup();
+    });
+
+    test('a created user is found by email and by id, and emails are unique', async () => {
+      const u = user();
+      await store.createUser(u, [ev('auth.register', u.id)]);
+      assert.deepEqual(await store.findUserByEmail(u.email), u);
+      assert.deepEqual(await store.findUserById(u.id), u);
+      assert.equal(await store.findUserByEmail('nobody@example.com'), null);
+      await assert.rejects(store.createUser({ ...user(), email: u.email }, []));
+    });
+
+    test('a session and its refresh token are found in one lookup', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      const t = token(s.id);
+      await store.createSession(s, t, [ev('auth.login.success', u.id)]);
+      const found = await store.findRefreshToken(t.id);
+      assert.deepEqual(found?.session, s);
+      assert.equal(found?.token.id, t.id);
+      assert.ok(found?.token.secretHash.equals(t.secretHash));
+      assert.equal(await store.findRefreshToken('unknown'), null);
+      assert.deepEqual(await store.findSession(s.id), s);
+    });
+
+    test('rotation succeeds once; a second rotation of the same parent returns the parent as rotated', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      const parent = token(s.id);
+      await store.createSession(s, parent, []);
+      const a = token(s.id);
+      const b = token(s.id);
+      const sealed = Buffer.from('sealed-successor');
+      const [ra, rb] = await Promise.all([
+        store.rotateRefreshToken({ parentId: parent.id, successor: a, successorSealed: sealed, at: T0 + 1000, idleExpiresAt: T0 + 9000, audit: [ev('auth.refresh.success')] }),
+        store.rotateRefreshToken({ parentId: parent.id, successor: b, successorSealed: Buffer.from('other'), at: T0 + 1001, idleExpiresAt: T0 + 9001, audit: [] }),
+      ]);
+      assert.deepEqual(ra, { rotated: true });
+      assert.equal(rb.rotated, false);
+      if (!rb.rotated) {
+        assert.equal(rb.parent?.successorId, a.id);
+        assert.ok(rb.parent?.successorSealed?.equals(sealed));
+        assert.equal(rb.parent?.rotatedAt, T0 + 1000);
+      }
+      assert.equal(await store.findRefreshToken(b.id), null, 'the losing successor was never stored');
+      assert.equal((await store.findSession(s.id))?.idleExpiresAt, T0 + 9000);
+    });
+
+    test('a revoked session cannot be rotated', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      const parent = token(s.id);
+      await store.createSession(s, parent, []);
+      assert.equal(await store.revokeSession(s.id, 'logout', T0 + 5, []), true);
+      const r = await store.rotateRefreshToken({ parentId: parent.id, successor: token(s.id), successorSealed: Buffer.from('x'), at: T0 + 6, idleExpiresAt: T0 + 10, audit: [] });
+      assert.equal(r.rotated, false);
+      if (!r.rotated) assert.equal(r.session?.revokedAt, T0 + 5);
+    });
+
+    test('revoking marks the row (never deletes it) and is idempotent', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      await store.createSession(s, token(s.id), []);
+      assert.equal(await store.revokeSession(s.id, 'logout', T0 + 10, [ev('auth.logout.success', u.id)]), true);
+      assert.equal(await store.revokeSession(s.id, 'logout', T0 + 20, []), false);
+      const row = await store.findSession(s.id);
+      assert.equal(row?.revokedAt, T0 + 10);
+      assert.equal(row?.revokeReason, 'logout');
+      assert.equal(await store.revokeSession('unknown', 'logout', T0, []), false);
+    });
+
+    test('revoking all sessions of a user can spare one, and reports what it revoked', async () => {
+      const u = user();
+      const other = user();
+      await store.createUser(u, []);
+      await store.createUser(other, []);
+      const [s1, s2, s3] = [session(u.id), session(u.id), session(u.id)];
+      const so = session(other.id);
+      for (const s of [s1!, s2!, s3!, so]) await store.createSession(s, token(s.id), []);
+      await store.revokeSession(s3!.id, 'logout', T0, []);
+      const ids = await store.revokeUserSessions(u.id, 'logout_others', T0 + 1, [ev('auth.logout_others.success', u.id)], s1!.id);
+      assert.deepEqual(ids, [s2!.id]);
+      assert.equal((await store.findSession(s1!.id))?.revokedAt, null);
+      assert.equal((await store.findSession(so.id))?.revokedAt, null, "another user's session is untouched");
+      assert.deepEqual((await store.revokeUserSessions(u.id, 'logout_all', T0 + 2, [])).sort(), [s1!.id]);
+    });
+
+    test('listing sessions can be limited to live ones, and revocations are listed since a time', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const live = session(u.id, { lastSeenAt: T0 + 5 });
+      const idle = session(u.id, { idleExpiresAt: T0 + 1 });
+      const gone = session(u.id);
+      for (const s of [live, idle, gone]) await store.createSession(s, token(s.id), []);
+      await store.revokeSession(gone.id, 'logout', T0 + 100, []);
+      assert.deepEqual((await store.listSessions(u.id, { activeAt: T0 + 10 })).map((s) => s.id), [live.id]);
+      assert.equal((await store.listSessions(u.id, {})).length, 3);
+      assert.deepEqual(await store.revokedSince(T0 + 50, 10), [{ id: gone.id, revokedAt: T0 + 100 }]);
+      assert.deepEqual(await store.revokedSince(T0 + 101, 10), []);
+    });
+
+    test('changing a password and disabling an account revoke every live session', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s1 = session(u.id);
+      const s2 = session(u.id);
+      await store.createSession(s1, token(s1.id), []);
+      await store.createSession(s2, token(s2.id), []);
+      assert.equal((await store.changePassword(u.id, '$argon2id$new', T0 + 1, [ev('auth.password.changed', u.id)])).length, 2);
+      assert.equal((await store.findUserById(u.id))?.passwordHash, '$argon2id$new');
+      const s3 = session(u.id);
+      await store.createSession(s3, token(s3.id), []);
+      assert.deepEqual(await store.disableUser(u.id, T0 + 2, []), [s3.id]);
+      assert.equal((await store.findUserById(u.id))?.disabledAt, T0 + 2);
+    });
+
+    test('audit events are written with their state change and queried newest first', async () => {
+      const u = user();
+      await store.createUser(u, [ev('auth.register', u.id)]);
+      await store.appendAudit([{ ...ev('auth.login.failure'), subject: 'x@example.com', outcome: 'failure', detail: { reason: 'bad_password' } }]);
+      const all = await store.queryAudit({ limit: 10 });
+      assert.deepEqual(all.map((r) => r.event), ['auth.login.failure', 'auth.register']);
+      assert.deepEqual(all[0]!.detail, { reason: 'bad_password' });
+      assert.deepEqual((await store.queryAudit({ userId: u.id })).map((r) => r.event), ['auth.register']);
+      assert.deepEqual((await store.queryAudit({ event: 'auth.login.failure' })).length, 1);
+    });
+
+    test('a failed write leaves neither its state change nor its audit event', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      await store.createSession(s, token(s.id), []);
+      // Duplicate session id: the insert fails, so its audit row must not exist either.
+      await assert.rejects(store.createSession(s, token(s.id), [ev('auth.login.success', 'ghost')]));
+      assert.equal((await store.queryAudit({ userId: 'ghost' })).length, 0);
+    });
+
+    test('a named secret is created once and then always the same', async () => {
+      const a = await store.getOrCreateSecret('k', () => 'first');
+      const b = await store.getOrCreateSecret('k', () => 'second');
+      assert.equal(a, 'first');
+      assert.equal(b, 'first');
+    });
+
+    if (factory.reopen) {
+      test('a committed revocation survives closing and reopening the database', async () => {
+        const u = user();
+        await store.createUser(u, []);
+        const s = session(u.id);
+        await store.createSession(s, token(s.id), []);
+        await store.revokeSession(s.id, 'logout', T0 + 3, []);
+        await store.close();
+        store = await factory.reopen!();
+        assert.equal((await store.findSession(s.id))?.revokedAt, T0 + 3);
+      });
+    }
+  });
+}
