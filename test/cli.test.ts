@@ -60,7 +60,7 @@ describe('latchkey CLI', () => {
   test('migrate creates and reports the schema', async () => {
     const r = await runCli(['migrate', '--db', `sqlite:${join(tmp.dir, 'fresh.db')}`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /schema version 1/);
+    assert.match(r.stdout, /schema version [2-9]/);
   });
 });
 
@@ -84,10 +84,12 @@ describe('latchkey CLI: bad settings', () => {
     });
   }
 
-  test('the gateway profiles exit with a clear message until they ship', async () => {
-    const r = await runCli(['serve', '--profile', 'judicial']);
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /"judicial" profile .* not available yet/);
+  test('the gateway profiles refuse to start without an upstream, naming the setting', async () => {
+    for (const profile of ['judicial', 'crocante']) {
+      const r = await runCli(['serve', '--profile', profile], { LATCHKEY_UPSTREAM: '', API_GATEWAY: '' });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`--upstream is required by the ${profile} profile`));
+    }
   });
 
   test('--help documents every serve flag and its environment variable', async () => {

@@ -11,9 +11,10 @@ test('every error code in the table is documented in the README with its status,
   for (const [code, { status }] of Object.entries(ERROR_TABLE)) assert.equal(documented.get(code), status, code);
 });
 
-test('error statuses are client errors except the start-up and internal ones', () => {
+test('error statuses are client errors except start-up, upstream and internal ones', () => {
   for (const [code, { status }] of Object.entries(ERROR_TABLE)) {
-    if (['UNSUPPORTED_PROFILE', 'CONFIG_INVALID', 'INTERNAL'].includes(code)) assert.equal(status, 500);
+    if (code === 'UPSTREAM_UNAVAILABLE') assert.equal(status, 502);
+    else if (['UNSUPPORTED_PROFILE', 'CONFIG_INVALID', 'INTERNAL'].includes(code)) assert.equal(status, 500);
     else assert.ok(status >= 400 && status < 500, code);
   }
 });

@@ -2,6 +2,8 @@ import { createLatchkey, type Latchkey } from '../runtime/latchkey.js';
 import { openStore, parseDbUrl } from '../runtime/open-store.js';
 import type { AuditRow } from '../ports/records.js';
 import { SQLITE_MIGRATIONS } from '../adapters/sqlite/migrations.js';
+import { createGatewayRuntime } from '../runtime/gateway.js';
+import type { OutboxState } from '../ports/gateway-store.js';
 
 const ADMIN_CTX = { ip: null, userAgent: 'latchkey-cli' };
 
@@ -69,4 +71,45 @@ export async function usersDisable(db: string, email: string, out: (s: string) =
     const n = await lk.authority.disableAccount(email, ADMIN_CTX);
     out(`disabled ${email}; revoked ${n} session(s)\n`);
   });
+}
+
+/** `latchkey outbox list`: owed upstream revocations, never showing a token. */
+export async function outboxList(db: string, q: { state: OutboxState; limit: number; json: boolean }, out: (s: string) => void): Promise<void> {
+  const rt = await createGatewayRuntime({ db, startWorker: false });
+  try {
+    const items = await rt.gatewayStore.listOutbox(q.state, q.limit);
+    for (const i of items) {
+      const view = {
+        id: i.id,
+        kind: i.kind,
+        token: i.tokenHash.slice(0, 16),
+        state: i.deliveredAt ? 'delivered' : i.expiredAt ? 'expired' : 'pending',
+        attempts: i.attempts,
+        createdAt: new Date(i.createdAt).toISOString(),
+        nextAttemptAt: new Date(i.nextAttemptAt).toISOString(),
+        expiresAt: new Date(i.expiresAt).toISOString(),
+        lastStatus: i.lastStatus,
+        lastError: i.lastError,
+        deliveredAt: i.deliveredAt ? new Date(i.deliveredAt).toISOString() : null,
+      };
+      out(q.json ? JSON.stringify(view) + '\n' : `${view.id}  ${view.kind}  ${view.state}  attempts=${view.attempts}  next=${view.nextAttemptAt}  last=${view.lastStatus ?? view.lastError ?? '-'}\n`);
+    }
+    if (!q.json) {
+      const { pending } = await rt.gatewayStore.outboxStats();
+      out(`${items.length} shown; ${pending} pending\n`);
+    }
+  } finally {
+    await rt.close();
+  }
+}
+
+/** `latchkey outbox retry`: makes pending revocations due now; a running server sends them within a second. */
+export async function outboxRetry(db: string, ids: string[] | null, out: (s: string) => void): Promise<void> {
+  const rt = await createGatewayRuntime({ db, startWorker: false });
+  try {
+    const n = await rt.gatewayStore.retryNow(ids, Date.now());
+    out(`${n} pending revocation(s) due now\n`);
+  } finally {
+    await rt.close();
+  }
 }

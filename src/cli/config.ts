@@ -6,6 +6,8 @@ import { PROFILE_NAMES, type ProfileName } from '../http/profiles/profile.js';
 interface Setting<T> {
   flag: string;
   env: string;
+  /** Other environment names honoured (the seeds' own, e.g. API_GATEWAY). */
+  aliases?: string[];
   help: string;
   default: string | undefined;
   multiple?: boolean;
@@ -43,7 +45,14 @@ export const SERVE_SETTINGS = {
     flag: 'db', env: 'DATABASE_URL', default: DEFAULT_DB, help: 'sqlite:PATH (created and migrated on first start) or postgres://…',
     parse: (v: string, where: string) => { try { parseDbUrl(v); return v; } catch { return bad(where, v, 'sqlite:PATH or postgres://USER@HOST/DB'); } },
   },
-  upstream: { flag: 'upstream', env: 'LATCHKEY_UPSTREAM', default: undefined, help: 'Upstream auth service (judicial and crocante profiles)', parse: url },
+  upstream: { flag: 'upstream', env: 'LATCHKEY_UPSTREAM', aliases: ['API_GATEWAY'], default: undefined, help: 'Upstream auth service, required by the judicial and crocante profiles', parse: url },
+  upstreamTimeout: { flag: 'upstream-timeout', env: 'LATCHKEY_UPSTREAM_TIMEOUT', default: '2000', help: 'Milliseconds an upstream call may take before it counts as failed', parse: int(100, 60000) },
+  upstreamLoginPath: { flag: 'upstream-login-path', env: 'LATCHKEY_UPSTREAM_LOGIN_PATH', aliases: ['EP_AUTH_LOGIN'], default: undefined, help: 'Upstream login endpoint (judicial: /api/AuthJWT/Login, crocante: auth/login)', parse: text },
+  upstreamRefreshPath: { flag: 'upstream-refresh-path', env: 'LATCHKEY_UPSTREAM_REFRESH_PATH', default: undefined, help: 'Upstream refresh endpoint (judicial: /api/AuthJWT/Refresh)', parse: text },
+  upstreamLogoutPath: { flag: 'upstream-logout-path', env: 'LATCHKEY_UPSTREAM_LOGOUT_PATH', aliases: ['EP_AUTH_LOGOUT'], default: undefined, help: 'Upstream revoke/logout endpoint (judicial: /api/AuthJWT/Revoke, crocante: auth/logout)', parse: text },
+  upstreamTokenTtl: { flag: 'upstream-token-ttl', env: 'LATCHKEY_UPSTREAM_TOKEN_TTL', default: String(7 * 86400), help: 'Seconds to keep retrying a revocation whose token expiry is unknown', parse: int(60, 90 * 86400) },
+  proxyPrefix: { flag: 'proxy-prefix', env: 'LATCHKEY_PROXY_PREFIX', default: '/api/', help: 'crocante: path prefix proxied to the upstream with the bearer token added', parse: (v: string, where: string) => (v.startsWith('/') ? v : bad(where, v, 'a path starting with /')) },
+  sessionKey: { flag: 'session-key', env: 'LATCHKEY_SESSION_KEYS', default: undefined, multiple: true, help: 'crocante: 32-byte base64url key(s) sealing the session cookie, newest first (default: generated, kept in the database)', parse: (v: string, where: string) => (Buffer.from(v, 'base64url').length === 32 ? v : bad(where, '<redacted>', 'a base64url encoding of 32 random bytes, e.g. from: openssl rand -base64 32')) },
   trustedOrigin: { flag: 'trusted-origin', env: 'LATCHKEY_TRUSTED_ORIGINS', default: undefined, multiple: true, help: 'Origin allowed to POST besides this server (repeat, or comma-separate in the env)', parse: url },
   trustedProxy: { flag: 'trusted-proxy', env: 'LATCHKEY_TRUSTED_PROXIES', default: undefined, multiple: true, help: 'Proxy IP/CIDR whose X-Forwarded-For is believed (repeatable)', parse: text },
   refreshGrace: { flag: 'refresh-grace', env: 'LATCHKEY_REFRESH_GRACE', default: '10', help: 'Seconds a rotated refresh token still yields the same successor (0 = strict)', parse: int(0, 300) },
@@ -64,6 +73,13 @@ export interface ServeConfig {
   host: string;
   db: string;
   upstream: string | undefined;
+  upstreamTimeout: number;
+  upstreamLoginPath: string | undefined;
+  upstreamRefreshPath: string | undefined;
+  upstreamLogoutPath: string | undefined;
+  upstreamTokenTtl: number;
+  proxyPrefix: string;
+  sessionKey: string[];
   trustedOrigin: string[];
   trustedProxy: string[];
   refreshGrace: number;
@@ -83,14 +99,15 @@ export function resolveSettings<S extends Record<string, Setting<unknown>>>(sett
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(settings)) {
     const fromFlag = flags[s.flag];
-    const fromEnv = env[s.env];
+    const envName = [s.env, ...(s.aliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '') ?? s.env;
+    const fromEnv = env[envName];
     if (s.multiple) {
       const values = fromFlag !== undefined ? (fromFlag as string[]) : fromEnv ? fromEnv.split(',').map((v) => v.trim()).filter(Boolean) : [];
-      out[key] = values.map((v) => s.parse(v, fromFlag !== undefined ? `--${s.flag}` : `${s.env}`));
+      out[key] = values.map((v) => s.parse(v, fromFlag !== undefined ? `--${s.flag}` : envName));
       continue;
     }
     const raw = fromFlag !== undefined ? String(fromFlag) : fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.default;
-    const where = fromFlag !== undefined ? `--${s.flag}` : fromEnv ? `${s.env}` : `default --${s.flag}`;
+    const where = fromFlag !== undefined ? `--${s.flag}` : fromEnv ? envName : `default --${s.flag}`;
     out[key] = raw === undefined ? undefined : s.parse(raw, where);
   }
   return out;
@@ -98,7 +115,7 @@ export function resolveSettings<S extends Record<string, Setting<unknown>>>(sett
 
 export function settingsHelp(settings: Record<string, Setting<unknown>>): string {
   return Object.values(settings)
-    .map((s) => `  --${s.flag.padEnd(18)} ${s.help}\n  ${' '.repeat(20)} env ${s.env}${s.default !== undefined ? `, default ${s.default}` : ''}`)
+    .map((s) => `  --${s.flag.padEnd(22)} ${s.help}\n  ${' '.repeat(24)} env ${[s.env, ...(s.aliases ?? [])].join(' | ')}${s.default !== undefined ? `, default ${s.default}` : ''}`)
     .join('\n');
 }
 

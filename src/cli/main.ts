@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isLatchkeyError } from '../core/errors.js';
 import { SERVE_SETTINGS, parseOptionsFor, resolveSettings, settingsHelp, type ServeConfig } from './config.js';
 import { serve } from './serve.js';
-import { audit, migrate, sessionsList, sessionsRevoke, usersDisable } from './admin.js';
+import { audit, migrate, outboxList, outboxRetry, sessionsList, sessionsRevoke, usersDisable } from './admin.js';
 
 const DB = { db: SERVE_SETTINGS.db };
 
@@ -15,6 +15,8 @@ Usage:
   latchkey sessions list --user EMAIL [--db URL]
   latchkey sessions revoke --user EMAIL [--db URL]   end every session of a user (admin)
   latchkey users disable --user EMAIL [--db URL]     disable an account; ends its sessions
+  latchkey outbox list [--db URL] [--state pending|delivered|expired|all] [--json] [--limit N]
+  latchkey outbox retry [--db URL] [--id ID …]       make owed upstream revocations due now
 
 serve options (each also from its environment variable):
 ${settingsHelp(SERVE_SETTINGS)}
@@ -64,6 +66,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         else await sessionsRevoke(db, values.user, out);
         return 0;
       }
+      case 'outbox': {
+        const { values, positionals } = parse(rest, { json: { type: 'boolean' }, state: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string', multiple: true } }, DB);
+        const sub = positionals[0];
+        if (sub !== 'list' && sub !== 'retry') throw usage('latchkey outbox needs one of: list, retry');
+        const db = resolveSettings(DB, values, env).db;
+        if (sub === 'retry') {
+          await outboxRetry(db, values.id?.length ? values.id : null, out);
+          return 0;
+        }
+        const state = values.state ?? 'pending';
+        if (!['pending', 'delivered', 'expired', 'all'].includes(state)) throw usage(`--state ${JSON.stringify(state)} is not valid: expected one of pending, delivered, expired, all`);
+        const limit = values.limit === undefined ? 100 : Number(values.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100000) throw usage(`--limit ${JSON.stringify(values.limit)} is not valid: expected an integer from 1 to 100000`);
+        await outboxList(db, { state, limit, json: !!values.json }, out);
+        return 0;
+      }
       case undefined:
       case 'help':
       case '--help':
@@ -71,7 +89,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         out(HELP);
         return command === undefined ? 2 : 0;
       default:
-        throw usage(`unknown command ${JSON.stringify(command)}; expected serve, migrate, audit, sessions or users`);
+        throw usage(`unknown command ${JSON.stringify(command)}; expected serve, migrate, audit, sessions, users or outbox`);
     }
   } catch (e) {
     if (isLatchkeyError(e)) {

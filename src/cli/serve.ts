@@ -1,29 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { LatchkeyError } from '../core/errors.js';
 import { createLatchkey } from '../runtime/latchkey.js';
-import { buildServer } from '../http/server.js';
-import { profileByName } from '../http/profiles/registry.js';
+import { createGatewayRuntime } from '../runtime/gateway.js';
+import { buildGatewayServer, buildServer } from '../http/server.js';
+import { anyProfileByName } from '../http/profiles/registry.js';
+import type { GatewayProfile } from '../http/gateway/gateway-profile.js';
+import type { Profile } from '../http/profiles/profile.js';
 import type { ServeConfig } from './config.js';
 
 /** `latchkey serve`: starts, prints the URL, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<void> {
-  const profile = profileByName(cfg.profile);
-  const latchkey = await createLatchkey({
-    db: cfg.db,
-    issuer: cfg.issuer,
-    audience: cfg.issuer,
-    accessTokenTtlSeconds: cfg.accessTtl,
-    policy: { refreshGraceMs: cfg.refreshGrace * 1000, idleTimeoutMs: cfg.idleTimeout * 1000, absoluteLifetimeMs: cfg.absoluteLifetime * 1000 },
-  });
+  const found = anyProfileByName(cfg.profile);
   const secure = cfg.secureCookies === 'true' || (cfg.secureCookies === 'auto' && env.NODE_ENV === 'production');
-  const app = await buildServer(latchkey, {
-    profile,
+  const common = {
     secureCookies: secure,
     cookieDomain: cfg.cookieDomain ?? null,
     trustedOrigins: cfg.trustedOrigin,
     trustedProxies: cfg.trustedProxy,
-    rateLimiter: cfg.rateLimit === 'off' ? false : undefined,
-    clearSiteData: cfg.clearSiteData === 'profile' ? undefined : cfg.clearSiteData === 'off' ? null : cfg.clearSiteData,
-    logLevel: cfg.logLevel === 'silent' ? false : cfg.logLevel,
-  });
+    rateLimiter: cfg.rateLimit === 'off' ? (false as const) : undefined,
+    logLevel: cfg.logLevel === 'silent' ? (false as const) : cfg.logLevel,
+  };
+  const { app, close } = found.kind === 'session' ? await sessionServer(found.profile, cfg, common) : await gatewayServer(found.profile, cfg, common);
   if (cfg.rateLimit === 'off') app.log.warn('rate limiting is OFF (--rate-limit off): use this for benchmarks only');
 
   let closing = false;
@@ -33,7 +30,7 @@ export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<v
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     // Stops accepting, waits for in-flight requests, then flushes pending commits.
     await app.close();
-    await latchkey.close();
+    await close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -43,5 +40,46 @@ export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<v
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
-  process.stdout.write(`Latchkey (${profile.name} profile) listening on http://${host}:${port}\n`);
+  process.stdout.write(`Latchkey (${found.profile.name} profile) listening on http://${host}:${port}\n`);
+}
+
+type Common = { secureCookies: boolean; cookieDomain: string | null; trustedOrigins: string[]; trustedProxies: string[]; rateLimiter: false | undefined; logLevel: string | false };
+
+async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const latchkey = await createLatchkey({
+    db: cfg.db,
+    issuer: cfg.issuer,
+    audience: cfg.issuer,
+    accessTokenTtlSeconds: cfg.accessTtl,
+    policy: { refreshGraceMs: cfg.refreshGrace * 1000, idleTimeoutMs: cfg.idleTimeout * 1000, absoluteLifetimeMs: cfg.absoluteLifetime * 1000 },
+  });
+  const app = await buildServer(latchkey, {
+    profile,
+    ...common,
+    clearSiteData: cfg.clearSiteData === 'profile' ? undefined : cfg.clearSiteData === 'off' ? null : cfg.clearSiteData,
+  });
+  return { app, close: () => latchkey.close() };
+}
+
+async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: Common): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  if (!cfg.upstream) {
+    throw new LatchkeyError('CONFIG_INVALID', `--upstream is required by the ${profile.name} profile: the URL of the auth service it fronts (env LATCHKEY_UPSTREAM${profile.name === 'crocante' ? ' or API_GATEWAY' : ''}), e.g. --upstream http://127.0.0.1:5000`);
+  }
+  let log: FastifyInstance['log'] | undefined;
+  const runtime = await createGatewayRuntime({
+    db: cfg.db,
+    upstreamTimeoutMs: cfg.upstreamTimeout,
+    defaultTokenTtlMs: cfg.upstreamTokenTtl * 1000,
+    sessionKeys: cfg.sessionKey,
+    log: { warn: (obj, msg) => log?.warn(obj, msg) },
+  });
+  const app = await buildGatewayServer(runtime, {
+    profile,
+    ...common,
+    upstreamUrl: cfg.upstream,
+    upstreamPaths: { login: cfg.upstreamLoginPath, refresh: cfg.upstreamRefreshPath, logout: cfg.upstreamLogoutPath },
+    proxyPrefix: cfg.proxyPrefix,
+  });
+  log = app.log;
+  return { app, close: () => runtime.close() };
 }

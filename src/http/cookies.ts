@@ -14,7 +14,8 @@ export interface CookieSpec {
   partitioned?: boolean;
 }
 
-const MAX_COOKIE_HEADER = 8192;
+// Node refuses request headers over 16 KiB in total anyway (--max-http-header-size).
+const MAX_COOKIE_HEADER = 16 * 1024;
 
 /** Every value sent under exactly `name` (case-sensitive, no look-alikes), in header order. */
 export function readCookieValues(header: string | undefined, name: string): string[] {

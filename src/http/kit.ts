@@ -5,6 +5,7 @@ import type { RequestContext } from '../core/authority/deps.js';
 import type { AccessClaims } from '../core/tokens/access-token.js';
 import { clearCookie, readCookieValues, serializeCookie, type CookieSpec } from './cookies.js';
 import { HttpProblem } from './errors.js';
+import { createLimit } from './rate-limit.js';
 import type { Metrics } from './metrics.js';
 import type { LimitBucket, Profile } from './profiles/profile.js';
 
@@ -26,6 +27,12 @@ export interface RouteKit {
   requireAccess(req: FastifyRequest): Promise<AccessClaims>;
   /** Like requireAccess, but null instead of a 401. */
   optionalAccess(req: FastifyRequest): Promise<AccessClaims | null>;
+}
+
+/** Who is asking, as the core sees it (IP already resolved through trusted proxies). */
+export function requestContext(req: FastifyRequest): RequestContext {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
 }
 
 export function bearerToken(req: FastifyRequest): string | null {
@@ -56,21 +63,8 @@ export function createKit(opts: {
     metrics,
     clearSiteData: opts.clearSiteData,
     ok: (reply, status, data) => reply.code(status).type('application/json; charset=utf-8').send(profile.ok(data)),
-    context: (req) => ({ ip: req.ip ?? null, userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null }),
-    async limit(req, reply, bucket, key = req.ip) {
-      if (!rateLimiter) return;
-      const rule = profile.limits[bucket];
-      const r = await rateLimiter.consume(bucket, key, rule);
-      reply.header('RateLimit-Policy', `${r.limit};w=${r.windowSeconds}`);
-      reply.header('RateLimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${r.resetSeconds}`);
-      if (!r.allowed) {
-        metrics.rateLimited.inc({ bucket });
-        await latchkey.store.appendAudit([
-          { at: now(), event: 'ratelimit.hit', userId: null, subject: null, sessionHash: null, ...kit.context(req), outcome: 'denied', detail: { bucket } },
-        ]);
-        throw new HttpProblem('RATE_LIMITED', `Too many requests. Try again in ${r.resetSeconds} seconds.`, { 'retry-after': String(r.resetSeconds) });
-      }
-    },
+    context: requestContext,
+    limit: createLimit({ limiter: rateLimiter, rules: profile.limits, metrics, audit: (e) => latchkey.store.appendAudit(e), now }),
     refreshTokens(req) {
       const fromCookie = readCookieValues(req.headers.cookie, cookie.name);
       if (fromCookie.length > 0 || !profile.bodyRefreshToken) return fromCookie;

@@ -11,6 +11,9 @@ export function createMetrics() {
     revocations: new Counter({ name: 'latchkey_revocations_total', help: 'Sessions revoked, by reason', labelNames: ['reason'], registers: [registry] }),
     rateLimited: new Counter({ name: 'latchkey_rate_limit_hits_total', help: 'Requests refused by a rate limit, by bucket', labelNames: ['bucket'], registers: [registry] }),
     revocationSet: new Gauge({ name: 'latchkey_revocation_set_size', help: 'Revoked sessions this node remembers', registers: [registry] }),
+    upstreamRevocations: new Counter({ name: 'latchkey_upstream_revocations_total', help: 'Upstream revocation attempts by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] }),
+    outboxDepth: new Gauge({ name: 'latchkey_outbox_pending', help: 'Upstream revocations not yet delivered', registers: [registry] }),
+    outboxOldestAge: new Gauge({ name: 'latchkey_outbox_oldest_age_seconds', help: 'Age of the oldest undelivered upstream revocation', registers: [registry] }),
   };
 }
 

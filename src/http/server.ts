@@ -2,18 +2,24 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
+import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
-import { createMetrics } from './metrics.js';
-import { latchkeyPlugin, sendProblem, type LatchkeyHttpOptions } from './plugin.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
+import { sendProblem, type ErrorRenderer } from './basics.js';
+import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
-export interface ServerOptions extends LatchkeyHttpOptions {
+export interface BaseServerOptions {
   /** Proxy addresses/CIDRs whose `X-Forwarded-For` is believed. Default: none. */
   trustedProxies?: string[];
   /** pino level, or false for no logs. Default 'info'. */
   logLevel?: string | false;
   /** Serve the OpenAPI document and reference page at /docs. Default true. */
   docs?: boolean;
+  metrics?: Metrics;
 }
+
+export interface ServerOptions extends LatchkeyHttpOptions, BaseServerOptions {}
 
 /** pino redaction: secrets never reach a log line (GUIDE §3, SECURITY A2). */
 export const REDACT_PATHS = [
@@ -28,11 +34,8 @@ export const REDACT_PATHS = [
   '*.accessToken',
 ];
 
-/**
- * A complete Latchkey HTTP server: routes of one profile, `/healthz`,
- * `/metrics`, `/docs` (OpenAPI 3.1). Not listening yet.
- */
-export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Promise<FastifyInstance> {
+/** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
+async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void> }): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -41,27 +44,58 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
-  const metrics = opts.metrics ?? createMetrics();
-
   if (opts.docs !== false) {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
-        info: { title: `Latchkey (${opts.profile.name} profile)`, version: '0.1.0', description: 'Sessions that end correctly.' },
+        info: { title: opts.title, version: '0.1.0', description: 'Sessions that end correctly.' },
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       },
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
-
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready to serve' } }, async () => ({ status: 'ok' }));
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    metrics.revocationSet.set(latchkey.revocations.size);
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    await opts.beforeMetrics?.();
+    return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(opts.error, new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}.`), reply.header('cache-control', 'no-store')),
+  );
+  return app;
+}
+
+/**
+ * A complete Latchkey HTTP server for a session-owning profile (native, biore):
+ * its routes, `/healthz`, `/metrics`, `/docs` (OpenAPI 3.1). Not listening yet.
+ */
+export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Promise<FastifyInstance> {
+  const metrics = opts.metrics ?? createMetrics();
+  const app = await baseServer({
+    ...opts,
+    title: `Latchkey (${opts.profile.name} profile)`,
+    error: opts.profile.error,
+    metrics,
+    beforeMetrics: async () => void metrics.revocationSet.set(latchkey.revocations.size),
   });
   await app.register(latchkeyPlugin(latchkey, { ...opts, metrics }));
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(opts.profile, new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}.`), reply.header('cache-control', 'no-store')),
-  );
+  return app;
+}
+
+/** A Latchkey HTTP server for a gateway profile (judicial, crocante). Not listening yet. */
+export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayHttpOptions & BaseServerOptions): Promise<FastifyInstance> {
+  const metrics = opts.metrics ?? createMetrics();
+  const app = await baseServer({
+    ...opts,
+    title: `Latchkey (${opts.profile.name} gateway profile)`,
+    error: opts.profile.error,
+    metrics,
+    beforeMetrics: async () => {
+      const { pending, oldestCreatedAt } = await runtime.gatewayStore.outboxStats();
+      metrics.outboxDepth.set(pending);
+      metrics.outboxOldestAge.set(oldestCreatedAt === null ? 0 : Math.max(0, (runtime.deps.clock.now() - oldestCreatedAt) / 1000));
+    },
+  });
+  await app.register(gatewayPlugin(runtime, { ...opts, metrics }));
   return app;
 }

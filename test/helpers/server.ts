@@ -43,3 +43,41 @@ export async function startServer(
     },
   };
 }
+
+import { createGatewayRuntime, type GatewayRuntime, type GatewayRuntimeOptions } from '../../src/runtime/gateway.js';
+import { buildGatewayServer } from '../../src/http/server.js';
+import { gatewayProfileByName } from '../../src/http/profiles/registry.js';
+import type { GatewayHttpOptions } from '../../src/http/gateway/gateway-plugin.js';
+
+export interface TestGateway {
+  url: string;
+  app: FastifyInstance;
+  runtime: GatewayRuntime;
+  dbPath: string;
+  close(): Promise<void>;
+}
+
+/** A real gateway-profile server (judicial or crocante) on loopback in front of `upstreamUrl`. */
+export async function startGateway(
+  profile: 'judicial' | 'crocante',
+  upstreamUrl: string,
+  opts: { runtime?: GatewayRuntimeOptions; http?: Partial<GatewayHttpOptions>; dbPath?: string } = {},
+): Promise<TestGateway> {
+  const tmp = opts.dbPath ? null : tempDir();
+  const dbPath = opts.dbPath ?? join(tmp!.dir, 'gateway.db');
+  const runtime = await createGatewayRuntime({ db: `sqlite:${dbPath}`, upstreamTimeoutMs: 500, outboxIntervalMs: 100, backoff: { baseMs: 50, maxMs: 200 }, ...opts.runtime });
+  const app = await buildGatewayServer(runtime, { profile: gatewayProfileByName(profile), upstreamUrl, logLevel: false, ...opts.http });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  return {
+    url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
+    app,
+    runtime,
+    dbPath,
+    async close() {
+      await app.close();
+      await runtime.close();
+      tmp?.cleanup();
+    },
+  };
+}

@@ -56,4 +56,33 @@ CREATE TABLE secrets (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'gateway-outbox',
+    sql: `
+CREATE TABLE upstream_outbox (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  expired_at INTEGER
+);
+CREATE UNIQUE INDEX upstream_outbox_token ON upstream_outbox(kind, token_hash);
+CREATE INDEX upstream_outbox_due ON upstream_outbox(next_attempt_at) WHERE delivered_at IS NULL AND expired_at IS NULL;
+CREATE TABLE gateway_revocations (
+  revocation_key TEXT PRIMARY KEY,
+  revoked_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX gateway_revocations_revoked_at ON gateway_revocations(revoked_at);
+`,
+  },
 ];

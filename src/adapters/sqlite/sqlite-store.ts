@@ -60,7 +60,7 @@ const toAudit = (r: Row): AuditRow => ({
 export class SqliteStore implements SessionStore {
   readonly dialect = 'sqlite' as const;
   readonly committer: GroupCommitter;
-  private readonly db: Database.Database;
+  readonly db: Database.Database;
   private readonly s;
 
   constructor(path: string) {
@@ -104,7 +104,8 @@ export class SqliteStore implements SessionStore {
     };
   }
 
-  private audit(events: AuditEvent[]): void {
+  /** Inserts audit rows inside the caller's (group-committed) transaction. */
+  auditNow(events: AuditEvent[]): void {
     for (const e of events) this.s.insertAudit.run({ ...e, detail: e.detail ? JSON.stringify(e.detail) : null });
   }
 
@@ -115,7 +116,7 @@ export class SqliteStore implements SessionStore {
   async createUser(user: UserRecord, audit: AuditEvent[]): Promise<void> {
     await this.committer.write(() => {
       this.s.insertUser.run(user);
-      this.audit(audit);
+      this.auditNow(audit);
     });
   }
 
@@ -134,7 +135,7 @@ export class SqliteStore implements SessionStore {
       this.s.setPassword.run(passwordHash, userId);
       const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string);
       const revoked = this.revokeMany(ids, 'password_changed', at);
-      this.audit(audit);
+      this.auditNow(audit);
       return revoked;
     });
   }
@@ -144,7 +145,7 @@ export class SqliteStore implements SessionStore {
       this.s.disableUser.run(at, userId);
       const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string);
       const revoked = this.revokeMany(ids, 'account_disabled', at);
-      this.audit(audit);
+      this.auditNow(audit);
       return revoked;
     });
   }
@@ -153,7 +154,7 @@ export class SqliteStore implements SessionStore {
     await this.committer.write(() => {
       this.s.insertSession.run(session);
       this.s.insertToken.run(token);
-      this.audit(audit);
+      this.auditNow(audit);
     });
   }
 
@@ -174,7 +175,7 @@ export class SqliteStore implements SessionStore {
       if (changed === 1) {
         this.s.insertToken.run(successor);
         this.s.touchSession.run(at, idleExpiresAt, successor.sessionId);
-        this.audit(audit);
+        this.auditNow(audit);
         return { rotated: true as const };
       }
       const now = this.s.tokenWithSession.get(parentId) as Row | undefined;
@@ -185,7 +186,7 @@ export class SqliteStore implements SessionStore {
   async revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean> {
     return this.committer.write(() => {
       const changed = this.s.revokeSession.run(at, reason, sessionId).changes === 1;
-      this.audit(audit);
+      this.auditNow(audit);
       return changed;
     });
   }
@@ -194,7 +195,7 @@ export class SqliteStore implements SessionStore {
     return this.committer.write(() => {
       const ids = (this.s.liveSessionIds.all(userId) as Row[]).map((r) => r.id as string).filter((id) => id !== exceptSessionId);
       const revoked = this.revokeMany(ids, reason, at);
-      this.audit(audit);
+      this.auditNow(audit);
       return revoked;
     });
   }
@@ -211,7 +212,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async appendAudit(audit: AuditEvent[]): Promise<void> {
-    await this.committer.write(() => this.audit(audit));
+    await this.committer.write(() => this.auditNow(audit));
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditRow[]> {

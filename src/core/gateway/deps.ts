@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { Clock, Random } from '../clock.js';
+import type { GatewayStore } from '../../ports/gateway-store.js';
+import type { AuditEvent } from '../../ports/records.js';
+import type { Upstream, UpstreamRequest } from '../../ports/upstream.js';
+import type { RevocationSet } from '../revocation/revocation-set.js';
+import type { Sealer } from '../tokens/sealer.js';
+import { auditEvent, type RequestContext } from '../authority/deps.js';
+import { newOutboxId, sealRequest, type OutboxWorker } from './outbox-worker.js';
+
+export interface GatewayDeps {
+  store: GatewayStore;
+  /** Writes audit events that have no state change of their own (login results). */
+  appendAudit(events: AuditEvent[]): Promise<void>;
+  upstream: Upstream;
+  outboxSealer: Sealer;
+  worker: OutboxWorker;
+  /** In-process revoked keys: checked synchronously, so a racing refresh sees a logout at once. */
+  revocations: RevocationSet;
+  clock: Clock;
+  random: Random;
+  /** How long to keep retrying a revocation whose token expiry is unknown (default 7 days). */
+  defaultTokenTtlMs: number;
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/**
+ * Revokes locally and owes the upstream its revocation, durably, in one
+ * transaction; then asks the worker to deliver at once. The caller answers
+ * the user without waiting for the upstream.
+ */
+export async function revokeUpstream(
+  deps: GatewayDeps,
+  input: { keys: string[]; kind: string; tokenHash: string; request: UpstreamRequest; expiresAt: number; ctx: RequestContext; event: string },
+): Promise<void> {
+  const now = deps.clock.now();
+  deps.revocations.add(input.keys, now);
+  const id = newOutboxId();
+  const item = {
+    id,
+    kind: input.kind,
+    tokenHash: input.tokenHash,
+    payload: sealRequest(deps.outboxSealer, id, input.request),
+    createdAt: now,
+    expiresAt: Math.max(input.expiresAt, now + 60_000),
+    attempts: 0,
+    nextAttemptAt: now,
+    lastStatus: null,
+    lastError: null,
+    deliveredAt: null,
+    expiredAt: null,
+  };
+  const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
+  const [first, ...rest] = input.keys;
+  await deps.store.revokeAndEnqueue({ revocationKey: first!, revokedAt: now, expiresAt: item.expiresAt, item, audit });
+  for (const key of rest) await deps.store.revokeAndEnqueue({ revocationKey: key, revokedAt: now, expiresAt: item.expiresAt, item: null, audit: [] });
+  deps.worker.kick();
+}
+
+/** True when this node knows the key is revoked, or the database says so. */
+export async function isRevoked(deps: GatewayDeps, key: string): Promise<boolean> {
+  if (deps.revocations.has(key)) return true;
+  if (await deps.store.isRevoked(key)) {
+    deps.revocations.add([key]);
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, Random } from '../clock.js';
+import type { GatewayStore, OutboxItem } from '../../ports/gateway-store.js';
+import type { AuditEvent, AuditOutcome } from '../../ports/records.js';
+import { UpstreamError, type Upstream, type UpstreamRequest } from '../../ports/upstream.js';
+import type { Sealer } from '../tokens/sealer.js';
+import { backoffMs, retryAfterMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+
+export type DeliveryOutcome = 'delivered' | 'rejected' | 'failed' | 'expired';
+
+export interface OutboxWorkerDeps {
+  store: GatewayStore;
+  upstream: Upstream;
+  sealer: Sealer;
+  clock: Clock;
+  random: Random;
+  backoff?: BackoffPolicy;
+  /** How often due items are looked for besides `kick()` (default 1000 ms). */
+  intervalMs?: number;
+  /** A claimed item is not re-sent by anyone for this long (default: 3 × the upstream timeout). */
+  leaseMs?: number;
+  onOutcome?: (outcome: DeliveryOutcome, kind: string) => void;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+/** Upstream statuses worth retrying: the upstream may still accept later. */
+const RETRYABLE = (status: number) => status >= 500 || status === 408 || status === 425 || status === 429;
+
+/** Seals the upstream request so the token is encrypted at rest; `aad` binds it to its row. */
+export function sealRequest(sealer: Sealer, id: string, req: UpstreamRequest): Buffer {
+  return sealer.seal(JSON.stringify(req), id);
+}
+
+/**
+ * Delivers owed upstream revocations: at once when kicked, then with
+ * exponential backoff and jitter (never sooner than `Retry-After`), until
+ * delivered, refused for good (4xx), or the token would have expired anyway.
+ */
+export class OutboxWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly leaseMs: number;
+
+  constructor(private readonly deps: OutboxWorkerDeps) {
+    this.leaseMs = deps.leaseMs ?? 10_000;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.deps.intervalMs ?? 1000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks for due items now (coalesced: at most one pass runs at a time). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.deps.log?.warn({ err: String(err) }, 'outbox pass failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Stops the timer and waits for the pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over everything due now. */
+  async drain(): Promise<void> {
+    for (let round = 0; round < 100 && !this.stopped; round++) {
+      const items = await this.deps.store.claimDue(this.deps.clock.now(), 64, this.leaseMs);
+      if (items.length === 0) return;
+      await Promise.all(items.map((item) => this.deliver(item)));
+    }
+  }
+
+  private audit(item: OutboxItem, event: string, outcome: AuditOutcome, detail: Record<string, unknown>): AuditEvent[] {
+    return [
+      {
+        at: this.deps.clock.now(),
+        event,
+        outcome,
+        userId: null,
+        subject: null,
+        sessionHash: item.tokenHash.slice(0, 16),
+        ip: null,
+        userAgent: null,
+        detail: { outboxId: item.id, kind: item.kind, ...detail },
+      },
+    ];
+  }
+
+  private async deliver(item: OutboxItem): Promise<void> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const attempts = item.attempts + 1;
+    if (now >= item.expiresAt) {
+      await store.markExpired(item.id, now, this.audit(item, 'upstream.revoke.expired', 'failure', { attempts: item.attempts }));
+      return this.deps.onOutcome?.('expired', item.kind);
+    }
+    const plain = this.deps.sealer.open(item.payload, item.id);
+    if (plain === null) {
+      // Sealed with a key this node does not have: retrying cannot help.
+      await store.markExpired(item.id, now, this.audit(item, 'upstream.revoke.expired', 'failure', { reason: 'unreadable' }));
+      return this.deps.onOutcome?.('expired', item.kind);
+    }
+    let status: number | null = null;
+    let error: string;
+    let retryAfter: number | null = null;
+    try {
+      const res = await this.deps.upstream.send(JSON.parse(plain) as UpstreamRequest);
+      status = res.status;
+      if (status >= 200 && status < 300) {
+        await store.markDelivered(item.id, clock.now(), status, this.audit(item, 'upstream.revoke.delivered', 'success', { status, attempts }));
+        return this.deps.onOutcome?.('delivered', item.kind);
+      }
+      if (!RETRYABLE(status)) {
+        // The upstream refused this token for good (e.g. already invalid): nothing left to revoke.
+        await store.markDelivered(item.id, clock.now(), status, this.audit(item, 'upstream.revoke.rejected', 'failure', { status, attempts }));
+        return this.deps.onOutcome?.('rejected', item.kind);
+      }
+      error = `status ${status}`;
+      retryAfter = retryAfterMs(res.headers.get('retry-after'), clock.now());
+    } catch (err) {
+      error = err instanceof UpstreamError ? err.kind : 'error';
+    }
+    const wait = Math.max(backoffMs(attempts, this.deps.backoff ?? DEFAULT_BACKOFF, this.deps.random), retryAfter ?? 0);
+    const nextAttemptAt = clock.now() + wait;
+    this.deps.log?.warn({ outboxId: item.id, kind: item.kind, attempts, error, retryInMs: wait }, 'upstream revocation failed; will retry');
+    await store.reschedule(item.id, { attempts, nextAttemptAt, lastStatus: status, lastError: error }, this.audit(item, 'upstream.revoke.failed', 'failure', { status, error, attempts, nextAttemptAt: new Date(nextAttemptAt).toISOString() }));
+    this.deps.onOutcome?.('failed', item.kind);
+  }
+}
+
+export function newOutboxId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,45 @@
+import { clearCookie, readCookieValues, serializeCookie, type CookieSpec } from './cookies.js';
+
+/** Browsers keep ~4096 bytes per cookie including name and attributes. */
+export const CHUNK_SIZE = 3800;
+
+/** Names present in the request that belong to `base`: `base` itself and `base.N`. */
+export function chunkNames(header: string | undefined, base: string): string[] {
+  if (!header) return [];
+  const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.\\d{1,2})?$`);
+  const names = new Set<string>();
+  for (const part of header.split(';')) {
+    const name = part.split('=', 1)[0]!.trim();
+    if (re.test(name)) names.add(name);
+  }
+  return [...names];
+}
+
+/** The value under `base`, or the concatenation of `base.0`, `base.1`, … when it was split. */
+export function readChunked(header: string | undefined, base: string): string | null {
+  const whole = readCookieValues(header, base);
+  if (whole.length === 1) return whole[0]!;
+  if (whole.length > 1) return null;
+  let value = '';
+  for (let i = 0; i < 32; i++) {
+    const part = readCookieValues(header, `${base}.${i}`);
+    if (part.length !== 1) break;
+    value += part[0];
+  }
+  return value === '' ? null : value;
+}
+
+/** Set-Cookie lines that store `value` (split when large) and clear stale chunks the request had. */
+export function writeChunked(spec: CookieSpec, value: string, maxAgeSeconds: number, header: string | undefined): string[] {
+  const parts = value.length <= CHUNK_SIZE ? [value] : Array.from({ length: Math.ceil(value.length / CHUNK_SIZE) }, (_, i) => value.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE));
+  const names = parts.length === 1 ? [spec.name] : parts.map((_, i) => `${spec.name}.${i}`);
+  const lines = parts.map((p, i) => serializeCookie({ ...spec, name: names[i]! }, p, maxAgeSeconds));
+  for (const stale of chunkNames(header, spec.name)) if (!names.includes(stale)) lines.push(clearCookie({ ...spec, name: stale }));
+  return lines;
+}
+
+/** Clears `base` and every chunk of it the request carried, with the attributes they were set with. */
+export function clearChunked(spec: CookieSpec, header: string | undefined): string[] {
+  const names = new Set([spec.name, ...chunkNames(header, spec.name)]);
+  return [...names].map((name) => clearCookie({ ...spec, name }));
+}

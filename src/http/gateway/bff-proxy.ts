@@ -1,0 +1,76 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { SealedSessionGateway } from '../../core/gateway/sealed-session-gateway.js';
+import { chunkNames, clearChunked, readChunked } from '../chunked-cookie.js';
+import type { CookieSpec } from '../cookies.js';
+import { HttpProblem } from '../errors.js';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+
+export interface BffProxyOptions {
+  /** Requests under this prefix (except `<prefix>auth/`) are proxied. Default `/api/`. */
+  prefix: string;
+  /** `API_GATEWAY`: where proxied requests go, with the prefix replaced. */
+  target: string;
+  timeoutMs: number;
+  cookie: CookieSpec;
+  maxBodyBytes?: number;
+}
+
+/**
+ * The BFF proxy: the browser calls `/api/…` with its sealed cookie; Latchkey
+ * adds `Authorization: Bearer <token>` and forwards to the API gateway, so
+ * the browser never sees the token. The session cookie and hop-by-hop headers
+ * are not forwarded; a revoked or tampered session gets 401 and a cleared cookie.
+ */
+export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: BffProxyOptions): void {
+  const prefix = opts.prefix.endsWith('/') ? opts.prefix : `${opts.prefix}/`;
+  const target = opts.target.replace(/\/+$/, '');
+  const ownCookies = (header: string | undefined) => new Set(chunkNames(header, opts.cookie.name));
+
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+    scope.all(`${prefix}*`, { schema: { hide: true } }, async (req, reply) => {
+      const rest = req.url.slice(prefix.length);
+      if (rest === 'auth' || rest.startsWith('auth/') || rest.startsWith('auth?')) {
+        throw new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}.`);
+      }
+      const sealed = readChunked(req.headers.cookie, opts.cookie.name);
+      const session = await gw.open(sealed);
+      if (sealed && !session) {
+        reply.header('set-cookie', clearChunked(opts.cookie, req.headers.cookie));
+        throw new HttpProblem('INVALID_TOKEN', 'Your session has ended; sign in again.');
+      }
+      const headers: Record<string, string> = {};
+      const skip = ownCookies(req.headers.cookie);
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'cookie') continue;
+        headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const others = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).filter((c) => c && !skip.has(c.split('=', 1)[0]!.trim()));
+      if (others.length) headers.cookie = others.join('; ');
+      if (session) headers.authorization = `Bearer ${session.at}`;
+
+      let res: Response;
+      try {
+        res = await fetch(`${target}/${rest}`, {
+          method: req.method,
+          headers,
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : (req.body as BodyInit | undefined),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        });
+      } catch {
+        throw new HttpProblem('UPSTREAM_UNAVAILABLE', 'The API is not reachable right now. Try again shortly.');
+      }
+      reply.code(res.status);
+      res.headers.forEach((value, name) => {
+        // fetch already decoded the body, so length and encoding no longer describe it.
+        if (!HOP_BY_HOP.has(name) && name !== 'set-cookie' && name !== 'content-encoding') reply.header(name, value);
+      });
+      return reply.send(res.body ? Readable.fromWeb(res.body as any) : '');
+    });
+  });
+}

@@ -1,0 +1,35 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter, RateLimitRule } from '../ports/rate-limiter.js';
+import type { AuditEvent } from '../ports/records.js';
+import { HttpProblem } from './errors.js';
+import type { Metrics } from './metrics.js';
+
+export type LimitFn = (req: FastifyRequest, reply: FastifyReply, bucket: string, key?: string) => Promise<void>;
+
+/**
+ * Consumes one point of `bucket` for the client IP (or `key`), sets the
+ * `RateLimit-Policy`/`RateLimit` headers (draft-7 syntax), and throws a 429
+ * problem with an integer `Retry-After` when over the limit. The hit is audited.
+ */
+export function createLimit(opts: {
+  limiter: RateLimiter | null;
+  rules: Readonly<Record<string, RateLimitRule>>;
+  metrics: Metrics;
+  audit(events: AuditEvent[]): Promise<void>;
+  now(): number;
+}): LimitFn {
+  return async (req, reply, bucket, key = req.ip) => {
+    const rule = opts.rules[bucket];
+    if (!opts.limiter || !rule) return;
+    const r = await opts.limiter.consume(bucket, key, rule);
+    reply.header('RateLimit-Policy', `${r.limit};w=${r.windowSeconds}`);
+    reply.header('RateLimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${r.resetSeconds}`);
+    if (r.allowed) return;
+    opts.metrics.rateLimited.inc({ bucket });
+    const ua = req.headers['user-agent'];
+    await opts.audit([
+      { at: opts.now(), event: 'ratelimit.hit', userId: null, subject: null, sessionHash: null, ip: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, outcome: 'denied', detail: { bucket } },
+    ]);
+    throw new HttpProblem('RATE_LIMITED', `Too many requests. Try again in ${r.resetSeconds} seconds.`, { 'retry-after': String(r.resetSeconds) });
+  };
+}

@@ -1,0 +1,46 @@
+import type { AuditEvent } from './records.js';
+
+/** A revocation owed to the upstream: sealed at rest, retried until delivered or expired. */
+export interface OutboxItem {
+  id: string;
+  kind: string;
+  /** Full SHA-256 (hex) of the upstream token: one revocation per token, ever. */
+  tokenHash: string;
+  /** The request (URL, headers, body) sealed with AES-256-GCM; holds the token. */
+  payload: Buffer;
+  createdAt: number;
+  expiresAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+  expiredAt: number | null;
+}
+
+export type OutboxState = 'pending' | 'delivered' | 'expired' | 'all';
+
+/**
+ * Storage for the gateway profiles: the durable upstream-revocation outbox and
+ * the local record of revoked gateway tokens/sessions (so a revoked cookie is
+ * refused here at once, whatever the upstream says).
+ */
+export interface GatewayStore {
+  /**
+   * In one transaction: records the revocation locally, enqueues the upstream
+   * call (unless this token was enqueued before) and writes the audit events.
+   * Returns false when the token was already revoked.
+   */
+  revokeAndEnqueue(input: { revocationKey: string; revokedAt: number; expiresAt: number; item: OutboxItem | null; audit: AuditEvent[] }): Promise<boolean>;
+  isRevoked(revocationKey: string): Promise<boolean>;
+  /** Leases up to `limit` due items for `leaseMs`, so two workers never send the same one. */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  markDelivered(id: string, at: number, status: number, audit: AuditEvent[]): Promise<void>;
+  reschedule(id: string, update: { attempts: number; nextAttemptAt: number; lastStatus: number | null; lastError: string }, audit: AuditEvent[]): Promise<void>;
+  markExpired(id: string, at: number, audit: AuditEvent[]): Promise<void>;
+  listOutbox(state: OutboxState, limit: number): Promise<OutboxItem[]>;
+  /** Makes pending items due now (all, or the given ids); returns how many. */
+  retryNow(ids: string[] | null, now: number): Promise<number>;
+  /** Pending count and the creation time of the oldest pending item. */
+  outboxStats(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
+}

@@ -1,0 +1,205 @@
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
+import { StubUpstream, eventually } from './helpers/stub-upstream.js';
+import { Client } from './helpers/client.js';
+import { SessionKeyRing } from '../src/core/gateway/session-key-ring.js';
+
+const run = promisify(execFile);
+const CLEARED = 'crocante_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0';
+
+describe('crocante profile (seed 001)', () => {
+  let up: StubUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    up = await new StubUpstream().start();
+    gw = await startGateway('crocante', up.url, { http: { rateLimiter: false } });
+  });
+  after(async () => {
+    await gw.close();
+    await up.down();
+  });
+  beforeEach(() => {
+    up.mode = 'ok';
+    up.faultPaths = [];
+    up.accessTokenPadding = 0;
+  });
+
+  async function login(c = new Client(gw.url)) {
+    const r = await c.post('/api/auth/login', { json: { email: 'chef@example.com', password: 'secret' } });
+    assert.equal(r.status, 200, r.text);
+    const bearer = up.calls('/auth/login').length;
+    return { c, r, bearer };
+  }
+
+  test('login forwards the JSON body to API_GATEWAY/auth/login and seals the token into crocante_session; the body has no token', async () => {
+    const { c, r } = await login();
+    assert.deepEqual(r.json, { success: true });
+    const call = up.calls('/auth/login').at(-1)!;
+    assert.deepEqual(JSON.parse(call.body), { email: 'chef@example.com', password: 'secret' });
+    const set = r.setCookies[0]!;
+    assert.match(set, /^crocante_session=[^;]+; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+$/);
+    const value = c.jar.get('crocante_session')!;
+    assert.equal(value.split('.').length, 5, 'a compact JWE');
+    assert.ok(!Buffer.from(value).toString().includes('eyJzdWIi'), 'the access token is not readable in the cookie');
+  });
+
+  test("the seed's curl example works verbatim: JSON content type, no body, 200 {\"success\":true}, cookie cleared, upstream told with the bearer", async () => {
+    const { c } = await login();
+    const sealed = c.jar.get('crocante_session')!;
+    const tmp = tempDir();
+    try {
+      const jar = `${tmp.dir}/cookies.txt`;
+      await run('bash', ['-c', `printf '127.0.0.1\\tFALSE\\t/\\tFALSE\\t0\\tcrocante_session\\t${sealed}\\n' > ${jar}`]);
+      const before = up.delivered.length;
+      const { stdout } = await run('curl', ['-s', '-i', '-X', 'POST', `${gw.url}/api/auth/logout`, '-H', 'Content-Type: application/json', '-b', jar, '-c', jar]);
+      const [head, body] = stdout.split('\r\n\r\n');
+      assert.match(head!, /^HTTP\/1\.1 200/);
+      assert.ok(head!.split('\r\n').includes(`set-cookie: ${CLEARED}`), head);
+      assert.deepEqual(JSON.parse(body!), { success: true });
+      await eventually(() => up.delivered.length > before, 5000, 'the upstream logout');
+      const call = up.calls('/auth/logout').at(-1)!;
+      assert.match(call.headers.authorization!, /^Bearer ey/);
+      assert.equal(call.headers['content-type'], 'application/json');
+      assert.equal(call.headers.accept, 'application/json');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  for (const [name, cookie] of [
+    ['no cookie', undefined],
+    ['a tampered cookie', 'crocante_session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC'],
+    ['garbage', 'crocante_session=%%%'],
+  ] as const) {
+    test(`logout with ${name} answers 200 {"success":true}, clears the cookie and calls no upstream`, async () => {
+      const before = up.calls('/auth/logout').length;
+      const r = await new Client(gw.url).post('/api/auth/logout', { headers: cookie ? { cookie } : {} });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json, { success: true });
+      assert.deepEqual(r.setCookies, [CLEARED]);
+      await new Promise((res) => setTimeout(res, 100));
+      assert.equal(up.calls('/auth/logout').length, before);
+    });
+  }
+
+  test('an upstream failure never fails the logout', async () => {
+    const { c } = await login();
+    up.mode = 'hang';
+    up.faultPaths = ['/auth/logout'];
+    const r = await c.post('/api/auth/logout', { headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { success: true });
+  });
+
+  test('the BFF proxy adds the bearer token, drops the session cookie and hop-by-hop headers, and keeps other cookies', async () => {
+    const { c } = await login();
+    const sealed = c.jar.get('crocante_session')!;
+    const r = await c.get('/api/things/42?x=1', { headers: { cookie: `crocante_session=${sealed}; theme=dark`, connection: 'keep-alive', 'x-request-id': 'abc' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.echo.path, '/things/42?x=1');
+    assert.match(r.json.echo.authorization, /^Bearer ey/);
+    assert.equal(r.json.echo.cookie, 'theme=dark');
+    assert.ok(!r.text.includes(sealed));
+    const post = await c.post('/api/things', { json: { name: 'tapas' }, headers: { cookie: `crocante_session=${sealed}` } });
+    assert.deepEqual(JSON.parse(post.json.echo.body), { name: 'tapas' });
+  });
+
+  test('after logout the old session cookie is refused by the proxy at once, and the upstream never sees it', async () => {
+    const { c } = await login();
+    const sealed = c.jar.get('crocante_session')!;
+    const delivered = up.delivered.length;
+    await c.post('/api/auth/logout');
+    await eventually(() => up.delivered.length > delivered, 5000, 'the upstream logout');
+    const before = up.received.length;
+    const r = await new Client(gw.url).get('/api/things/1', { headers: { cookie: `crocante_session=${sealed}` } });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.success, false);
+    assert.deepEqual(r.setCookies, [CLEARED]);
+    assert.equal(up.received.length, before);
+    const twice = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: `crocante_session=${sealed}` } });
+    assert.deepEqual(twice.json, { success: true });
+  });
+
+  test('/api/auth/* other than login and logout is not proxied', async () => {
+    const r = await new Client(gw.url).get('/api/auth/whoami');
+    assert.equal(r.status, 404);
+  });
+
+  test('a session over ~4 KB is split into chunks, read back whole, and every chunk is cleared on logout', async () => {
+    up.accessTokenPadding = 6000;
+    const { c, r } = await login();
+    const names = r.setCookies.map((s) => s.split('=')[0]);
+    assert.deepEqual(names, ['crocante_session.0', 'crocante_session.1', 'crocante_session.2']);
+    for (const s of r.setCookies) assert.ok(s.length < 4096, 'each chunk fits a browser cookie');
+    const proxied = await c.get('/api/things/big');
+    assert.match(proxied.json.echo.authorization, /^Bearer ey/);
+    const out = await c.post('/api/auth/logout');
+    assert.deepEqual(out.setCookies.sort(), [
+      'crocante_session.0=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0',
+      'crocante_session.1=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0',
+      'crocante_session.2=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0',
+      CLEARED,
+    ]);
+    assert.equal(c.jar.size, 0);
+  });
+
+  test('a cross-site logout gets 403 and changes nothing', async () => {
+    const { c } = await login();
+    const sealed = c.jar.get('crocante_session')!;
+    const r = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: `crocante_session=${sealed}`, origin: 'https://evil.example' } });
+    assert.equal(r.status, 403);
+    assert.deepEqual(r.setCookies, []);
+    const still = await new Client(gw.url).get('/api/things/1', { headers: { cookie: `crocante_session=${sealed}` } });
+    assert.equal(still.status, 200);
+  });
+
+  test('upstream login failures map to the envelope', async () => {
+    const bad = await new Client(gw.url).post('/api/auth/login', { json: { email: 'chef@example.com', password: 'nope' } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.json.success, false);
+    assert.equal(bad.json.error.code, 'INVALID_CREDENTIALS');
+    up.mode = 'error503';
+    const down = await new Client(gw.url).post('/api/auth/login', { json: { email: 'chef@example.com', password: 'secret' } });
+    assert.equal(down.status, 502);
+    assert.equal(down.json.error.code, 'UPSTREAM_UNAVAILABLE');
+  });
+});
+
+describe('crocante session keys', () => {
+  test('keys rotate without logging anyone out: a cookie sealed with the old key still opens when a new key is added first', async () => {
+    const oldKey = randomBytes(32).toString('base64url');
+    const newKey = randomBytes(32).toString('base64url');
+    const sealed = await SessionKeyRing.fromStrings([oldKey]).seal({ v: 1, sid: 's', at: 'a', rt: null, exp: Date.now() + 60_000, iat: 0 });
+    const rotated = SessionKeyRing.fromStrings([newKey, oldKey]);
+    assert.deepEqual(((await rotated.open(sealed)) as any).sid, 's');
+    assert.equal(await SessionKeyRing.fromStrings([newKey]).open(sealed), null, 'an unknown key cannot open it');
+    const fresh = await rotated.seal({ v: 1 });
+    assert.equal(JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()).kid, (await import('node:crypto')).createHash('sha256').update(Buffer.from(newKey, 'base64url')).digest('base64url').slice(0, 8), 'the newest key seals');
+  });
+
+  test('a session cookie sealed by a running gateway opens after restarting with the old key behind a new one', async () => {
+    const up = await new StubUpstream().start();
+    const tmp = tempDir();
+    const k1 = randomBytes(32).toString('base64url');
+    const k2 = randomBytes(32).toString('base64url');
+    const dbPath = `${tmp.dir}/k.db`;
+    let gw = await startGateway('crocante', up.url, { dbPath, runtime: { sessionKeys: [k1] }, http: { rateLimiter: false } });
+    try {
+      const c = new Client(gw.url);
+      await c.post('/api/auth/login', { json: { email: 'a@b.co', password: 'secret' } });
+      await gw.close();
+      gw = await startGateway('crocante', up.url, { dbPath, runtime: { sessionKeys: [k2, k1] }, http: { rateLimiter: false } });
+      const r = await new Client(gw.url).get('/api/things/1', { headers: { cookie: `crocante_session=${c.jar.get('crocante_session')}` } });
+      assert.equal(r.status, 200);
+      assert.match(r.json.echo.authorization, /^Bearer ey/);
+    } finally {
+      await gw.close();
+      await up.down();
+      tmp.cleanup();
+    }
+  });
+});
