@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-import { startServer, tempDir } from './helpers/server.js';
+import { startGateway, startServer, tempDir } from './helpers/server.js';
+import { StubUpstream } from './helpers/stub-upstream.js';
 
 const README = new URL('../../README.md', import.meta.url);
 
@@ -37,3 +38,38 @@ test('the README curl walk-through works verbatim and ends in 401', async () => 
     await s.close();
   }
 });
+
+async function runBlock(marker: string, url: string): Promise<string[]> {
+  const text = readFileSync(README, 'utf8');
+  const lines = new RegExp('```sh ' + marker + '\\n([\\s\\S]*?)```').exec(text)![1]!.trim().split('\n');
+  const tmp = tempDir();
+  try {
+    const outputs: string[] = [];
+    for (const line of lines) {
+      const cmd = line.replaceAll('http://localhost:4000', url).replaceAll('http://127.0.0.1:4000', url);
+      outputs.push((await run('bash', ['-c', cmd], { cwd: tmp.dir, encoding: 'utf8', timeout: 10_000 })).stdout);
+    }
+    return outputs;
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+for (const [profile, marker, loggedOut] of [
+  ['judicial', 'judicial-walkthrough', '{"status":"success","message":"Sesión cerrada","data":null}'],
+  ['crocante', 'crocante-walkthrough', '{"success":true}'],
+] as const) {
+  test(`the README ${profile} walk-through works verbatim against the stand-in upstream`, async () => {
+    const up = await new StubUpstream().start();
+    const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });
+    try {
+      const out = await runBlock(marker, gw.url);
+      assert.match(out[0]!, /"status":"success"|"success":true/);
+      assert.match(out[1]!, profile === 'judicial' ? /"access_token":"ey/ : /"authorization":"Bearer ey/);
+      assert.equal(out[2], loggedOut);
+    } finally {
+      await gw.close();
+      await up.down();
+    }
+  });
+}

@@ -32,9 +32,14 @@ export async function audit(db: string, q: { user?: string; event?: string; limi
   await withLatchkey(db, async (lk) => {
     const userId = q.user ? (await lk.authority.findUser(q.user)).id : undefined;
     const rows = await lk.store.queryAudit({ userId, event: q.event, limit: q.limit });
-    for (const r of rows) out(q.json ? JSON.stringify(auditJson(r)) + '\n' : auditLine(r) + '\n');
+    for (const r of rows) out(q.json ? jsonLine(auditJson(r)) + '\n' : auditLine(r) + '\n');
     if (!q.json && rows.length === 0) out('no audit events match\n');
   });
+}
+
+/** JSON.stringify escapes C0 controls but not DEL, C1 (e.g. CSI) or line separators: escape those too. */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function auditJson(r: AuditRow) {
@@ -92,7 +97,7 @@ export async function outboxList(db: string, q: { state: OutboxState; limit: num
         lastError: i.lastError,
         deliveredAt: i.deliveredAt ? new Date(i.deliveredAt).toISOString() : null,
       };
-      out(q.json ? JSON.stringify(view) + '\n' : `${view.id}  ${view.kind}  ${view.state}  attempts=${view.attempts}  next=${view.nextAttemptAt}  last=${view.lastStatus ?? view.lastError ?? '-'}\n`);
+      out(q.json ? jsonLine(view) + '\n' : `${view.id}  ${view.kind}  ${view.state}  attempts=${view.attempts}  next=${view.nextAttemptAt}  last=${view.lastStatus ?? view.lastError ?? '-'}\n`);
     }
     if (!q.json) {
       const { pending } = await rt.gatewayStore.outboxStats();
@@ -112,4 +117,14 @@ export async function outboxRetry(db: string, ids: string[] | null, out: (s: str
   } finally {
     await rt.close();
   }
+}
+
+/** `latchkey stub-upstream`: a stand-in auth service for trying the gateway profiles locally. */
+export async function stubUpstream(port: number, out: (s: string) => void): Promise<void> {
+  const { StubUpstream } = await import('../dev/stub-upstream.js');
+  const stub = await new StubUpstream().start(port);
+  out(`stub upstream listening on ${stub.url} (judicial: /api/AuthJWT/{Login,Refresh,Revoke}; crocante: /auth/{login,logout}; password "secret")\n`);
+  const stop = () => void stub.down().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isLatchkeyError } from '../core/errors.js';
 import { SERVE_SETTINGS, parseOptionsFor, resolveSettings, settingsHelp, type ServeConfig } from './config.js';
 import { serve } from './serve.js';
-import { audit, migrate, outboxList, outboxRetry, sessionsList, sessionsRevoke, usersDisable } from './admin.js';
+import { audit, migrate, outboxList, outboxRetry, sessionsList, sessionsRevoke, stubUpstream, usersDisable } from './admin.js';
 
 const DB = { db: SERVE_SETTINGS.db };
 
@@ -17,6 +17,7 @@ Usage:
   latchkey users disable --user EMAIL [--db URL]     disable an account; ends its sessions
   latchkey outbox list [--db URL] [--state pending|delivered|expired|all] [--json] [--limit N]
   latchkey outbox retry [--db URL] [--id ID …]       make owed upstream revocations due now
+  latchkey stub-upstream [--port 5000]               a stand-in auth service for trying judicial/crocante
 
 serve options (each also from its environment variable):
 ${settingsHelp(SERVE_SETTINGS)}
@@ -82,6 +83,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         await outboxList(db, { state, limit, json: !!values.json }, out);
         return 0;
       }
+      case 'stub-upstream': {
+        const PORT = { port: { ...SERVE_SETTINGS.port, default: '5000', env: 'STUB_PORT' } };
+        const { values } = parse(rest, {}, PORT);
+        await stubUpstream(resolveSettings(PORT, values, env).port, out);
+        return 0;
+      }
       case undefined:
       case 'help':
       case '--help':
@@ -89,7 +96,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         out(HELP);
         return command === undefined ? 2 : 0;
       default:
-        throw usage(`unknown command ${JSON.stringify(command)}; expected serve, migrate, audit, sessions, users or outbox`);
+        throw usage(`unknown command ${JSON.stringify(command)}; expected serve, migrate, audit, sessions, users, outbox or stub-upstream`);
     }
   } catch (e) {
     if (isLatchkeyError(e)) {

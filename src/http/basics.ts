@@ -42,8 +42,21 @@ export function installBasics(app: FastifyInstance, opts: { error: ErrorRenderer
   app.addHook('onResponse', async (req, reply) => {
     opts.metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode });
   });
-  app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(opts.error, toProblem(err, req), reply));
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
+    // A route that must always succeed (logout) runs without the body it could not read.
+    if (req.routeOptions.config?.lenientBody && BODY_ERRORS.has(err.code) && !reply.sent) {
+      req.body = undefined;
+      try {
+        return await req.routeOptions.handler.call(app, req, reply);
+      } catch (inner) {
+        return sendProblem(opts.error, toProblem(inner, req), reply);
+      }
+    }
+    return sendProblem(opts.error, toProblem(err, req), reply);
+  });
 }
+
+const BODY_ERRORS = new Set(['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
 
 export function sendProblem(error: ErrorRenderer, problem: HttpProblem, reply: FastifyReply): FastifyReply {
   const { contentType, body } = error(problem.status, problem.code, ERROR_TABLE[problem.code].title, problem.message);

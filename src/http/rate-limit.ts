@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RateLimiter, RateLimitRule } from '../ports/rate-limiter.js';
+import type { RateLimiter, RateLimitResult, RateLimitRule } from '../ports/rate-limiter.js';
 import type { AuditEvent } from '../ports/records.js';
 import { HttpProblem } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -18,12 +18,17 @@ export function createLimit(opts: {
   audit(events: AuditEvent[]): Promise<void>;
   now(): number;
 }): LimitFn {
+  // Every limit a request met (login meets two); the headers describe them all.
+  const seen = new WeakMap<FastifyRequest, RateLimitResult[]>();
   return async (req, reply, bucket, key = req.ip) => {
     const rule = opts.rules[bucket];
     if (!opts.limiter || !rule) return;
     const r = await opts.limiter.consume(bucket, key, rule);
-    reply.header('RateLimit-Policy', `${r.limit};w=${r.windowSeconds}`);
-    reply.header('RateLimit', `limit=${r.limit}, remaining=${r.remaining}, reset=${r.resetSeconds}`);
+    const all = [...(seen.get(req) ?? []), r];
+    seen.set(req, all);
+    const tightest = all.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a));
+    reply.header('RateLimit-Policy', all.map((x) => `${x.limit};w=${x.windowSeconds}`).join(', '));
+    reply.header('RateLimit', `limit=${tightest.limit}, remaining=${tightest.remaining}, reset=${tightest.resetSeconds}`);
     if (r.allowed) return;
     opts.metrics.rateLimited.inc({ bucket });
     const ua = req.headers['user-agent'];

@@ -43,6 +43,10 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
+    frameworkErrors: (err, _req, reply) => {
+      sendProblem(opts.error, new HttpProblem('INVALID_INPUT', `The request path is malformed (${err.code}).`), reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
+    },
   });
   if (opts.docs !== false) {
     await app.register(swagger, {

@@ -6,7 +6,6 @@ import { RevocationSet } from '../core/revocation/revocation-set.js';
 import { RevocationSync } from '../core/revocation/revocation-sync.js';
 import { createVerifier, type Verifier } from '../core/revocation/verifier.js';
 import { AccessTokenSigner, generateSigningKey, type SigningKeyRecord } from '../core/tokens/access-token.js';
-import { Sealer } from '../core/tokens/sealer.js';
 import type { SessionStore } from '../ports/session-store.js';
 import { DEFAULT_DB, openStore } from './open-store.js';
 
@@ -64,7 +63,6 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
 
   const candidate = JSON.stringify(await generateSigningKey(clock.now()));
   const key = JSON.parse(await store.getOrCreateSecret('access-signing-key', () => candidate)) as SigningKeyRecord;
-  const sealKey = await store.getOrCreateSecret('refresh-seal-key', () => random.bytes(32).toString('base64'));
 
   const signer = await AccessTokenSigner.create(key, { issuer, audience, ttlSeconds: ttl, clock });
   // Entries outlive the longest access token by a minute of clock skew.
@@ -76,8 +74,7 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
 
   const listeners: Array<(ids: string[], reason: string) => void> = [];
   const onRevoked = (ids: string[], reason: string) => listeners.forEach((l) => l(ids, reason));
-  const sealer = new Sealer(Buffer.from(sealKey, 'base64'), random);
-  const authority = new Authority({ store, clock, random, signer, sealer, revocations, verifier, policy, onRevoked });
+  const authority = new Authority({ store, clock, random, signer, revocations, verifier, policy, onRevoked });
   return {
     authority,
     store,

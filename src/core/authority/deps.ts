@@ -2,7 +2,6 @@ import type { Clock, Random } from '../clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditOutcome } from '../../ports/records.js';
 import type { AccessTokenSigner } from '../tokens/access-token.js';
-import type { Sealer } from '../tokens/sealer.js';
 import type { RevocationSet } from '../revocation/revocation-set.js';
 import type { Verifier } from '../revocation/verifier.js';
 import { shortHash } from '../hash.js';
@@ -27,7 +26,6 @@ export interface AuthorityDeps {
   clock: Clock;
   random: Random;
   signer: AccessTokenSigner;
-  sealer: Sealer;
   revocations: RevocationSet;
   verifier: Verifier;
   policy: SessionPolicy;

@@ -25,7 +25,8 @@ export function publicUser(u: UserRecord): PublicUser {
 }
 
 export async function issue(deps: AuthorityDeps, user: UserRecord, session: SessionRecord, refreshToken: string, idleExpiresAt: number): Promise<IssuedSession> {
-  const access = await deps.signer.sign(user.id, session.id, newId(deps, 12), session.absoluteExpiresAt);
+  // An access token never outlives its session: neither its idle timeout nor its absolute lifetime.
+  const access = await deps.signer.sign(user.id, session.id, newId(deps, 12), Math.min(idleExpiresAt, session.absoluteExpiresAt));
   return {
     user: publicUser(user),
     sessionId: session.id,

@@ -1,5 +1,5 @@
 import { LatchkeyError } from '../errors.js';
-import { newRefreshToken, parseRefreshToken, secretMatches } from '../tokens/refresh-token.js';
+import { newRefreshToken, parseRefreshToken, secretMatches, successorSealer, type RefreshTokenParts } from '../tokens/refresh-token.js';
 import type { RefreshTokenRecord, SessionRecord } from '../../ports/records.js';
 import { auditEvent, revoked, type AuthorityDeps, type RequestContext } from './deps.js';
 import { issue, isSessionLive, type IssuedSession } from './issue.js';
@@ -26,7 +26,7 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
     const result = await deps.store.rotateRefreshToken({
       parentId: token.id,
       successor: { id: next.id, sessionId: session.id, secretHash: next.secretHash, createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },
-      successorSealed: deps.sealer.seal(next.token, token.id),
+      successorSealed: successorSealer(parts, deps.random).seal(next.token, token.id),
       at: now,
       idleExpiresAt,
       audit: [auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id })],
@@ -37,13 +37,13 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
     token = result.parent;
     session = result.session;
   }
-  return replayOfRotated(deps, token, session, now, ctx);
+  return replayOfRotated(deps, parts, token, session, now, ctx);
 }
 
-async function replayOfRotated(deps: AuthorityDeps, token: RefreshTokenRecord, session: SessionRecord, now: number, ctx: RequestContext): Promise<IssuedSession> {
+async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, token: RefreshTokenRecord, session: SessionRecord, now: number, ctx: RequestContext): Promise<IssuedSession> {
   if (!isSessionLive(session, now) || token.rotatedAt === null) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
   const inGrace = now - token.rotatedAt <= deps.policy.refreshGraceMs && token.successorSealed !== null;
-  const successor = inGrace ? deps.sealer.open(token.successorSealed!, token.id) : null;
+  const successor = inGrace ? successorSealer(parts, deps.random).open(token.successorSealed!, token.id) : null;
   if (successor) {
     const user = await liveUser(deps, session);
     return issue(deps, user, session, successor, session.idleExpiresAt);

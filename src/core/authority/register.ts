@@ -24,8 +24,8 @@ export function checkPassword(raw: unknown, field = 'password'): string {
 export async function register(deps: AuthorityDeps, input: { email: unknown; password: unknown; name?: unknown }, ctx: RequestContext): Promise<PublicUser> {
   const email = normaliseEmail(input.email);
   const password = checkPassword(input.password);
-  if (input.name !== undefined && input.name !== null && (typeof input.name !== 'string' || input.name.length > 200)) {
-    throw new LatchkeyError('INVALID_INPUT', 'name must be a string of at most 200 characters.', { field: 'name' });
+  if (input.name !== undefined && input.name !== null && (typeof input.name !== 'string' || input.name.length > 200 || /\p{Cc}/u.test(input.name))) {
+    throw new LatchkeyError('INVALID_INPUT', 'name must be a string of at most 200 characters, without control characters.', { field: 'name' });
   }
   if (await deps.store.findUserByEmail(email)) {
     throw new LatchkeyError('EMAIL_TAKEN', 'An account with this email already exists. Sign in instead.');

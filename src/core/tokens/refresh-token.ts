@@ -1,4 +1,6 @@
+import { hkdfSync } from 'node:crypto';
 import type { Random } from '../clock.js';
+import { Sealer } from './sealer.js';
 import { constantTimeEqual, sha256 } from '../hash.js';
 
 /**
@@ -32,4 +34,14 @@ export function parseRefreshToken(raw: unknown): RefreshTokenParts | null {
 
 export function secretMatches(secret: string, storedHash: Buffer): boolean {
   return constantTimeEqual(sha256(secret), storedHash);
+}
+
+/**
+ * The key that seals a rotated token's successor for the grace window is
+ * derived from the rotated token's own secret, which the server never stores:
+ * only a client that still holds the parent can open it, and a copy of the
+ * database alone yields nothing.
+ */
+export function successorSealer(parent: RefreshTokenParts, random: Random): Sealer {
+  return new Sealer(Buffer.from(hkdfSync('sha256', parent.secret, parent.id, 'latchkey refresh-token successor v1', 32)), random);
 }

@@ -1,0 +1,99 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { startGateway } from './helpers/server.js';
+import { StubUpstream, eventually } from './helpers/stub-upstream.js';
+import { Client } from './helpers/client.js';
+
+for (const profile of ['judicial', 'crocante'] as const) {
+  const cookieName = profile === 'judicial' ? 'refreshToken' : 'crocante_session';
+  const login = async (url: string) => {
+    const c = new Client(url);
+    const r = await c.post('/api/auth/login', { json: { email: 'sec@example.com', password: 'secret' } });
+    assert.equal(r.status, 200, r.text);
+    return { c, value: c.jar.get(cookieName)!, set: r.setCookies };
+  };
+
+  describe(`${profile}: security`, () => {
+    test('look-alike cookie names are never read (cookie tossing): only the exact name counts', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });
+      try {
+        const { value } = await login(gw.url);
+        const before = up.received.length;
+        const names = [`${cookieName}2`, cookieName.toUpperCase(), `x${cookieName}`, `${cookieName}_old`];
+        const r = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: names.map((n) => `${n}=${value}`).join('; ') } });
+        assert.equal(r.status, 200);
+        await new Promise((res) => setTimeout(res, 150));
+        assert.equal(up.received.length, before, 'no upstream revocation for look-alike names');
+        const audit = await gw.runtime.store.queryAudit({ event: 'auth.logout.success', limit: 1 });
+        assert.equal(audit[0]?.outcome, 'no_session');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
+    test('cookies are HttpOnly and SameSite, Secure in production, with no Domain unless configured', async () => {
+      const up = await new StubUpstream().start();
+      const prod = await startGateway(profile, up.url, { http: { rateLimiter: false, secureCookies: true } });
+      const withDomain = await startGateway(profile, up.url, { http: { rateLimiter: false, cookieDomain: 'example.test' } });
+      try {
+        const { set } = await login(prod.url);
+        assert.match(set[0]!, /; HttpOnly; Secure; SameSite=Strict; /);
+        assert.doesNotMatch(set[0]!, /Domain=/);
+        const d = await login(withDomain.url);
+        assert.match(d.set[0]!, /; Domain=example\.test; /);
+        const out = await d.c.post('/api/auth/logout');
+        assert.match(out.setCookies[0]!, /; Domain=example\.test; Max-Age=0$/, 'cleared with the same Domain');
+      } finally {
+        await prod.close();
+        await withDomain.close();
+        await up.down();
+      }
+    });
+
+    test('logout is rate limited per client IP: 429 in the envelope with an integer Retry-After and RateLimit headers', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url);
+      try {
+        const c = new Client(gw.url);
+        let last;
+        for (let i = 0; i < 61; i++) last = await c.post('/api/auth/logout');
+        assert.equal(last!.status, 429);
+        assert.match(last!.headers.get('retry-after')!, /^\d+$/);
+        assert.equal(last!.headers.get('ratelimit-policy'), '60;w=60');
+        assert.match(last!.headers.get('ratelimit')!, /^limit=60, remaining=0, reset=\d+$/);
+        assert.deepEqual(last!.setCookies, [], 'a refused logout changes nothing');
+        const [hit] = await gw.runtime.store.queryAudit({ event: 'ratelimit.hit', limit: 1 });
+        assert.equal(hit?.outcome, 'denied');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
+    test('no token or cookie value ever appears in an audit row, and responses carrying tokens are no-store', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });
+      try {
+        const { c, value } = await login(gw.url);
+        const secrets = [value, ...up.received.map((r) => r.headers.authorization ?? '').filter(Boolean)];
+        const out = await c.post('/api/auth/logout');
+        assert.equal(out.headers.get('cache-control'), 'no-store');
+        await eventually(async () => (await gw.runtime.gatewayStore.outboxStats()).pending === 0, 5000, 'delivery');
+        const bearer = up.received.map((r) => r.headers.authorization?.replace(/^Bearer /, '') ?? '').filter(Boolean);
+        const db = new Database(gw.dbPath, { readonly: true });
+        const rows = db.prepare('SELECT * FROM audit_events').all() as Array<Record<string, unknown>>;
+        db.close();
+        assert.ok(rows.length >= 2);
+        const dump = JSON.stringify(rows);
+        for (const s of [...secrets, ...bearer, 'secret']) assert.ok(!dump.includes(s), 'audit rows hold no secret');
+        for (const r of rows) assert.ok(typeof r.at === 'number' && r.outcome, 'time and outcome recorded');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+  });
+}
