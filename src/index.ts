@@ -1,6 +1,7 @@
 export { createLatchkey, DEFAULT_POLICY } from './runtime/latchkey.js';
 export { openStore, parseDbUrl } from './runtime/open-store.js';
 export { SqliteStore } from './adapters/sqlite/sqlite-store.js';
+export { PostgresStore } from './adapters/postgres/postgres-store.js';
 export { MemoryRateLimiter } from './adapters/memory-rate-limiter.js';
 export { createVerifier } from './core/revocation/verifier.js';
 export { RevocationSet } from './core/revocation/revocation-set.js';

@@ -1,0 +1,371 @@
+import pg from 'pg';
+import { LatchkeyError } from '../../core/errors.js';
+import type { SessionStore } from '../../ports/session-store.js';
+import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
+import { migratePostgres } from './migrate.js';
+
+type Row = Record<string, any>;
+
+/** Options of {@link PostgresStore.open}. */
+export interface PostgresStoreOptions {
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+  /** `statement_timeout` of every connection, in ms; 0 disables it. Default 5000 (or the URL's `statement_timeout`). */
+  statementTimeoutMs?: number;
+  /**
+   * TLS to the server: `true` or `'require'` encrypt and verify the certificate
+   * (node-postgres' `sslmode=require`), `'no-verify'` encrypts without verifying,
+   * `false` is plain. Default: whatever the URL's `sslmode`/`ssl` says, else plain.
+   */
+  ssl?: boolean | 'require' | 'no-verify';
+  /** A schema to use alone on every connection's `search_path`; created when missing. */
+  schema?: string;
+}
+
+const toUser = (r: Row): UserRecord => ({
+  id: r.id,
+  email: r.email,
+  name: r.name ?? null,
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
+  disabledAt: r.disabled_at ?? null,
+});
+
+const toSession = (r: Row, p = ''): SessionRecord => ({
+  id: r[`${p}id`],
+  userId: r[`${p}user_id`],
+  createdAt: r[`${p}created_at`],
+  lastSeenAt: r[`${p}last_seen_at`],
+  idleExpiresAt: r[`${p}idle_expires_at`],
+  absoluteExpiresAt: r[`${p}absolute_expires_at`],
+  ip: r[`${p}ip`] ?? null,
+  userAgent: r[`${p}user_agent`] ?? null,
+  revokedAt: r[`${p}revoked_at`] ?? null,
+  revokeReason: r[`${p}revoke_reason`] ?? null,
+});
+
+const toToken = (r: Row): RefreshTokenRecord => ({
+  id: r.id,
+  sessionId: r.session_id,
+  secretHash: r.secret_hash,
+  createdAt: r.created_at,
+  rotatedAt: r.rotated_at ?? null,
+  successorId: r.successor_id ?? null,
+  successorSealed: r.successor_sealed ?? null,
+});
+
+const toAudit = (r: Row): AuditRow => ({
+  id: r.id,
+  at: r.at,
+  event: r.event,
+  userId: r.user_id ?? null,
+  subject: r.subject ?? null,
+  sessionHash: r.session_hash ?? null,
+  ip: r.ip ?? null,
+  userAgent: r.user_agent ?? null,
+  outcome: r.outcome,
+  detail: r.detail ?? null,
+});
+
+const INT8_OID = 20;
+
+/** int8 (BIGINT, BIGSERIAL, count(*)) as JS numbers: epoch-ms times and row ids stay far below 2^53. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The `INSERT` of a batch of audit events, passed as nine parallel arrays from
+ * `$first` on (see {@link auditParams}) so any number of events is one statement;
+ * `WITH ORDINALITY` keeps their ids in the caller's order.
+ */
+function auditInsert(first: number, where = ''): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
+    SELECT e.at, e.event, e.user_id, e.subject, e.session_hash, e.ip, e.user_agent, e.outcome, e.detail::jsonb
+    FROM unnest(${p(0)}::bigint[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::text[])
+      WITH ORDINALITY AS e(at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail, ord)
+    ${where}
+    ORDER BY e.ord`;
+}
+
+function auditParams(events: AuditEvent[]): unknown[] {
+  return [
+    events.map((e) => e.at),
+    events.map((e) => e.event),
+    events.map((e) => e.userId),
+    events.map((e) => e.subject),
+    events.map((e) => e.sessionHash),
+    events.map((e) => e.ip),
+    events.map((e) => e.userAgent),
+    events.map((e) => e.outcome),
+    events.map((e) => (e.detail ? JSON.stringify(e.detail) : null)),
+  ];
+}
+
+const SESSION_COLS = 'id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, revoked_at, revoke_reason';
+const TOKEN_COLS = 'id, session_id, secret_hash, created_at, rotated_at, successor_id, successor_sealed';
+
+const sessionParams = (s: SessionRecord) => [s.id, s.userId, s.createdAt, s.lastSeenAt, s.idleExpiresAt, s.absoluteExpiresAt, s.ip, s.userAgent, s.revokedAt, s.revokeReason];
+const tokenParams = (t: RefreshTokenRecord) => [t.id, t.sessionId, t.secretHash, t.createdAt, t.rotatedAt, t.successorId, t.successorSealed];
+
+/** Every statement with fixed text, prepared once per connection by name. */
+const SQL = {
+  createUser: `WITH u AS (INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)),
+    audit AS (${auditInsert(7)})
+    SELECT 1`,
+  userByEmail: `SELECT * FROM users WHERE email = $1`,
+  userById: `SELECT * FROM users WHERE id = $1`,
+  changePassword: `WITH u AS (UPDATE users SET password_hash = $2 WHERE id = $1),
+    r AS (UPDATE sessions SET revoked_at = $3, revoke_reason = 'password_changed' WHERE user_id = $1 AND revoked_at IS NULL RETURNING id, created_at),
+    audit AS (${auditInsert(4)})
+    SELECT id FROM r ORDER BY created_at, id`,
+  disableUser: `WITH u AS (UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL),
+    r AS (UPDATE sessions SET revoked_at = $2, revoke_reason = 'account_disabled' WHERE user_id = $1 AND revoked_at IS NULL RETURNING id, created_at),
+    audit AS (${auditInsert(3)})
+    SELECT id FROM r ORDER BY created_at, id`,
+  // The token references the session inserted beside it: foreign keys are checked at the end of the statement.
+  createSession: `WITH s AS (INSERT INTO sessions (${SESSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)),
+    t AS (INSERT INTO refresh_tokens (${TOKEN_COLS}) VALUES ($11, $12, $13, $14, $15, $16, $17)),
+    audit AS (${auditInsert(18)})
+    SELECT 1`,
+  sessionById: `SELECT * FROM sessions WHERE id = $1`,
+  tokenWithSession: `SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
+      s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent,
+      s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason
+    FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = $1`,
+  // `live` locks the session row and re-reads it at its newest version (READ COMMITTED
+  // re-checks a locked row): a revocation committed after this statement's snapshot
+  // is seen, and one not yet committed waits for the rotation, so a rotation can never
+  // commit after a revocation of its session. Concurrent rotations of one parent queue
+  // on the same lock; the loser's UPDATE then re-checks `rotated_at IS NULL` and skips.
+  rotate: `WITH live AS MATERIALIZED (
+      SELECT id FROM sessions
+      WHERE id = (SELECT session_id FROM refresh_tokens WHERE id = $1 AND rotated_at IS NULL) AND revoked_at IS NULL
+      FOR NO KEY UPDATE
+    ),
+    parent AS (
+      UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3, successor_sealed = $4
+      WHERE id = $1 AND rotated_at IS NULL AND session_id IN (SELECT id FROM live)
+      RETURNING id
+    ),
+    successor AS (
+      INSERT INTO refresh_tokens (${TOKEN_COLS}) SELECT $3::text, $5::text, $6::bytea, $7::bigint, $8::bigint, $9::text, $10::bytea FROM parent
+    ),
+    touch AS (
+      UPDATE sessions SET last_seen_at = $2, idle_expires_at = $11 WHERE id = $5 AND EXISTS (SELECT 1 FROM parent)
+    ),
+    audit AS (${auditInsert(12, 'WHERE EXISTS (SELECT 1 FROM parent)')})
+    SELECT count(*) AS n FROM parent`,
+  revokeSession: `WITH r AS (UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id),
+    audit AS (${auditInsert(4)})
+    SELECT count(*) AS n FROM r`,
+  revokeUserSessions: `WITH r AS (
+      UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+      WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4::text)
+      RETURNING id, created_at
+    ),
+    audit AS (${auditInsert(5)})
+    SELECT id FROM r ORDER BY created_at, id`,
+  sessionsOfUser: `SELECT * FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`,
+  activeSessionsOfUser: `SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2 ORDER BY last_seen_at DESC`,
+  revokedSince: `SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 ORDER BY revoked_at LIMIT $2`,
+  appendAudit: auditInsert(1),
+  getSecret: `SELECT value FROM secrets WHERE name = $1`,
+  insertSecret: `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+} as const;
+
+/**
+ * Builds the pool's connection string from the user's URL and the options,
+ * which win over the URL's own `sslmode`/`statement_timeout` when given;
+ * per-connection settings travel in the startup packet (no extra round trip).
+ * Exported for tests.
+ */
+export function postgresConnectionString(url: string, opts: PostgresStoreOptions = {}): string {
+  // node-postgres accepts an empty host (`postgres://user@/db`, via PGHOST or the default); WHATWG URL does not.
+  const EMPTY_HOST = '@latchkey-empty-host/';
+  const emptyHost = url.includes('@/');
+  let u: URL;
+  try {
+    u = new URL(emptyHost ? url.replace('@/', EMPTY_HOST) : url);
+  } catch {
+    throw new LatchkeyError('CONFIG_INVALID', 'The PostgreSQL URL is not a valid URL; expected postgres://USER@HOST:PORT/DB.');
+  }
+  const q = u.searchParams;
+  if (opts.ssl !== undefined) {
+    q.delete('ssl');
+    q.delete('uselibpqcompat');
+    q.set('sslmode', opts.ssl === false ? 'disable' : opts.ssl === 'no-verify' ? 'no-verify' : 'verify-full');
+  }
+  if (opts.statementTimeoutMs !== undefined || !q.has('statement_timeout')) q.set('statement_timeout', String(opts.statementTimeoutMs ?? 5000));
+  if (!q.has('application_name')) q.set('application_name', 'latchkey');
+  // Rotation relies on READ COMMITTED re-checking a locked row's newest version; under a
+  // server default of REPEATABLE READ or SERIALIZABLE a lost race would be an error instead.
+  const settings = [q.get('options'), '-c default_transaction_isolation=read\\ committed'];
+  if (opts.schema !== undefined) {
+    if (!SCHEMA_NAME.test(opts.schema)) {
+      throw new LatchkeyError('CONFIG_INVALID', `PostgreSQL schema "${opts.schema}" must be a plain identifier (letters, digits, _; at most 63).`);
+    }
+    settings.push(`-c search_path="${opts.schema}"`);
+  }
+  q.set('options', settings.filter(Boolean).join(' '));
+  const out = u.toString();
+  return emptyHost ? out.replace(EMPTY_HOST, '@/') : out;
+}
+
+/**
+ * The PostgreSQL store, for several nodes sharing one database. Each write and
+ * its audit events are one statement (a CTE chain), hence one transaction; a
+ * refresh-token rotation is decided by row locks, so it is exact across
+ * processes. Same schema and record shapes as the SQLite store.
+ *
+ * @example
+ * const store = await PostgresStore.open('postgres://latchkey@db.internal/latchkey', { poolSize: 20, ssl: 'require' });
+ */
+export class PostgresStore implements SessionStore {
+  readonly dialect = 'postgres' as const;
+  private closed = false;
+
+  /** The store's own pool (health checks, tests); `close()` ends it. */
+  readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * Connects a pool (per connection: `statement_timeout`, READ COMMITTED, and
+   * `search_path` when `schema` is given), applies pending migrations under an
+   * advisory lock and returns the store.
+   */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: postgresConnectionString(url, opts),
+      max: opts.poolSize ?? 10,
+      types: TYPES,
+      keepAlive: true,
+      // Bounds both connecting and waiting for a free connection, so an unreachable server fails instead of hanging.
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle connection's error (server restart, network) would otherwise crash the process; the pool already drops it.
+    pool.on('error', () => {});
+    try {
+      await migratePostgres(pool, opts.schema);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresStore(pool);
+  }
+
+  private async run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
+    return (await this.pool.query<Row>({ name: `latchkey_${name}`, text: SQL[name], values })).rows;
+  }
+
+  async createUser(user: UserRecord, audit: AuditEvent[]): Promise<void> {
+    await this.run('createUser', [user.id, user.email, user.name, user.passwordHash, user.createdAt, user.disabledAt, ...auditParams(audit)]);
+  }
+
+  async findUserByEmail(email: string): Promise<UserRecord | null> {
+    const r = (await this.run('userByEmail', [email]))[0];
+    return r ? toUser(r) : null;
+  }
+
+  async findUserById(id: string): Promise<UserRecord | null> {
+    const r = (await this.run('userById', [id]))[0];
+    return r ? toUser(r) : null;
+  }
+
+  async changePassword(userId: string, passwordHash: string, at: number, audit: AuditEvent[]): Promise<string[]> {
+    return (await this.run('changePassword', [userId, passwordHash, at, ...auditParams(audit)])).map((r) => r.id as string);
+  }
+
+  async disableUser(userId: string, at: number, audit: AuditEvent[]): Promise<string[]> {
+    return (await this.run('disableUser', [userId, at, ...auditParams(audit)])).map((r) => r.id as string);
+  }
+
+  async createSession(session: SessionRecord, token: RefreshTokenRecord, audit: AuditEvent[]): Promise<void> {
+    await this.run('createSession', [...sessionParams(session), ...tokenParams(token), ...auditParams(audit)]);
+  }
+
+  async findSession(id: string): Promise<SessionRecord | null> {
+    const r = (await this.run('sessionById', [id]))[0];
+    return r ? toSession(r) : null;
+  }
+
+  async findRefreshToken(id: string) {
+    const r = (await this.run('tokenWithSession', [id]))[0];
+    return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+  }
+
+  async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
+    const { parentId, successor, successorSealed, at, idleExpiresAt, audit } = input;
+    const [head] = await this.run('rotate', [
+      parentId,
+      at,
+      successor.id,
+      successorSealed,
+      successor.sessionId,
+      successor.secretHash,
+      successor.createdAt,
+      successor.rotatedAt,
+      successor.successorId,
+      successor.successorSealed,
+      idleExpiresAt,
+      ...auditParams(audit),
+    ]);
+    if (head?.n === 1) return { rotated: true as const };
+    // A new statement, so a new snapshot: it sees the winning rotation or revocation.
+    const now = (await this.run('tokenWithSession', [parentId]))[0];
+    return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
+  }
+
+  async revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean> {
+    const [head] = await this.run('revokeSession', [sessionId, at, reason, ...auditParams(audit)]);
+    return head?.n === 1;
+  }
+
+  async revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]> {
+    const rows = await this.run('revokeUserSessions', [userId, at, reason, exceptSessionId ?? null, ...auditParams(audit)]);
+    return rows.map((r) => r.id as string);
+  }
+
+  async listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]> {
+    const rows = opts.activeAt === undefined ? await this.run('sessionsOfUser', [userId]) : await this.run('activeSessionsOfUser', [userId, opts.activeAt]);
+    return rows.map((r) => toSession(r));
+  }
+
+  async revokedSince(since: number, limit: number) {
+    return (await this.run('revokedSince', [since, limit])).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
+  }
+
+  async appendAudit(audit: AuditEvent[]): Promise<void> {
+    if (audit.length > 0) await this.run('appendAudit', auditParams(audit));
+  }
+
+  async queryAudit(q: AuditQuery): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.userId) (args.push(q.userId), where.push(`user_id = $${args.length}`));
+    if (q.event) (args.push(q.event), where.push(`event = $${args.length}`));
+    args.push(q.limit ?? 100);
+    const sql = `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${args.length}`;
+    return (await this.pool.query<Row>(sql, args)).rows.map(toAudit);
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    const existing = (await this.run('getSecret', [name]))[0];
+    if (existing) return existing.value;
+    await this.run('insertSecret', [name, create()]);
+    return (await this.run('getSecret', [name]))[0]!.value;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,282 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { sessionStoreConformance, session, token, user } from './helpers/store-conformance.js';
+import { PostgresStore, postgresConnectionString } from '../src/adapters/postgres/postgres-store.js';
+import { POSTGRES_MIGRATIONS } from '../src/adapters/postgres/migrations.js';
+import { openStore } from '../src/runtime/open-store.js';
+import type { AuditEvent } from '../src/ports/records.js';
+
+// DATABASE_URL is also Latchkey's own `--db` variable, so a sqlite: value there is not ours.
+const fromEnv = [process.env.LATCHKEY_TEST_DATABASE_URL, process.env.DATABASE_URL].find((u) => u && /^postgres(ql)?:\/\//.test(u));
+const DB_URL = fromEnv ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SHOWN = DB_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Why PostgreSQL cannot be used, or null when it answers within 2 s. */
+async function unreachable(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    return (err as Error).message || String(err);
+  }
+  try {
+    await client.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const ev = (event: string, userId: string | null, detail: Record<string, unknown> | null = null): AuditEvent => ({
+  at: T0, event, userId, subject: null, sessionHash: null, ip: '127.0.0.1', userAgent: 'test', outcome: 'success', detail,
+});
+
+const freshSchema = () => `lk_test_${process.pid}_${randomBytes(6).toString('hex')}`;
+
+const why = await unreachable(DB_URL);
+
+if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
+  test('PostgresStore', () => {
+    assert.fail(`PostgreSQL required but not reachable at ${SHOWN}: ${why}`);
+  });
+} else {
+  const admin = why === null ? new pg.Pool({ connectionString: DB_URL, max: 2 }) : null;
+  admin?.on('error', () => {});
+  after(async () => {
+    await admin?.end();
+  });
+  const dropSchema = async (schema: string) => {
+    await admin!.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  };
+
+  describe('PostgresStore', { skip: why === null ? false : `PostgreSQL not reachable at ${SHOWN} (set DATABASE_URL): ${why}` }, () => {
+    let current: string | undefined;
+    sessionStoreConformance({
+      name: 'postgres',
+      async open() {
+        current = freshSchema();
+        return PostgresStore.open(DB_URL, { schema: current, poolSize: 4 });
+      },
+      async reopen() {
+        return PostgresStore.open(DB_URL, { schema: current!, poolSize: 4 });
+      },
+      async cleanup() {
+        if (current) await dropSchema(current);
+        current = undefined;
+      },
+    });
+
+    describe('beyond the conformance suite', () => {
+      /** Runs `fn` with `n` stores (separate pools, like separate nodes) on one fresh schema, then drops it. */
+      async function withStores(n: number, fn: (stores: PostgresStore[], schema: string) => Promise<void>): Promise<void> {
+        const schema = freshSchema();
+        const stores: PostgresStore[] = [];
+        try {
+          for (let i = 0; i < n; i++) stores.push(await PostgresStore.open(DB_URL, { schema }));
+          await fn(stores, schema);
+        } finally {
+          await Promise.all(stores.map((s) => s.close()));
+          await dropSchema(schema);
+        }
+      }
+
+      async function liveSession(store: PostgresStore) {
+        const u = user();
+        await store.createUser(u, []);
+        const s = session(u.id);
+        const parent = token(s.id);
+        await store.createSession(s, parent, []);
+        return { u, s, parent };
+      }
+
+      test('50 concurrent rotations of one parent through two pools: exactly one wins, the rest see its successor', async () => {
+        await withStores(2, async ([a, b]) => {
+          const { u, s, parent } = await liveSession(a!);
+          const successors = Array.from({ length: 50 }, () => token(s.id));
+          const results = await Promise.all(
+            successors.map((successor, i) =>
+              (i % 2 === 0 ? a! : b!).rotateRefreshToken({
+                parentId: parent.id,
+                successor,
+                successorSealed: Buffer.from(`sealed-${i}`),
+                at: T0 + 1000 + i,
+                idleExpiresAt: T0 + 9000 + i,
+                audit: [ev('auth.refresh.success', u.id, { i })],
+              }),
+            ),
+          );
+          const winners = results.flatMap((r, i) => (r.rotated ? [i] : []));
+          assert.equal(winners.length, 1, `exactly one rotation wins, got ${winners.length}`);
+          const w = winners[0]!;
+          for (const [i, r] of results.entries()) {
+            if (i === w) continue;
+            assert.ok(!r.rotated);
+            if (r.rotated) continue;
+            assert.equal(r.parent?.successorId, successors[w]!.id);
+            assert.ok(r.parent?.successorSealed?.equals(Buffer.from(`sealed-${w}`)));
+            assert.equal(r.parent?.rotatedAt, T0 + 1000 + w);
+            assert.equal(r.session?.revokedAt, null);
+            assert.equal(await b!.findRefreshToken(successors[i]!.id), null, 'a losing successor is never stored');
+          }
+          assert.equal((await b!.findRefreshToken(successors[w]!.id))?.token.sessionId, s.id);
+          assert.equal((await a!.findSession(s.id))?.idleExpiresAt, T0 + 9000 + w, "only the winner's touch is applied");
+          const audit = await a!.queryAudit({ userId: u.id, event: 'auth.refresh.success' });
+          assert.deepEqual(audit.map((r) => r.detail), [{ i: w }], "only the winner's audit event is written");
+        });
+      });
+
+      test('a rotation racing a revocation never leaves a usable successor on a revoked session', async (t) => {
+        await withStores(2, async ([a, b]) => {
+          const seen = { rotatedFirst: 0, revokedFirst: 0 };
+          for (let round = 0; round < 30; round++) {
+            const { u, s, parent } = await liveSession(a!);
+            const successor = token(s.id);
+            const rotate = () =>
+              a!.rotateRefreshToken({
+                parentId: parent.id,
+                successor,
+                successorSealed: Buffer.from('sealed'),
+                at: T0 + 100,
+                idleExpiresAt: T0 + 9000,
+                audit: [ev('auth.refresh.success', u.id, { round })],
+              });
+            const revoke = () => b!.revokeSession(s.id, 'logout', T0 + 200, [ev('auth.logout.success', u.id, { round })]);
+            const [rot, rev] = round % 2 === 0 ? await Promise.all([rotate(), revoke()]) : (await Promise.all([revoke(), rotate()])).reverse() as [Awaited<ReturnType<typeof rotate>>, boolean];
+
+            assert.equal(rev, true, 'the only revocation of the session takes effect');
+            assert.equal((await a!.findSession(s.id))?.revokedAt, T0 + 200, 'the session ends revoked whatever the order');
+            const stored = await b!.findRefreshToken(successor.id);
+            const refreshAudit = await a!.queryAudit({ userId: u.id, event: 'auth.refresh.success' });
+            if (rot.rotated) {
+              seen.rotatedFirst++;
+              assert.ok(stored, 'a successful rotation stored its successor');
+              assert.notEqual(stored.session.revokedAt, null, "the successor's session is revoked");
+              const again = await b!.rotateRefreshToken({ parentId: successor.id, successor: token(s.id), successorSealed: Buffer.from('x'), at: T0 + 300, idleExpiresAt: T0 + 9999, audit: [] });
+              assert.equal(again.rotated, false, 'the successor cannot be rotated after the revocation');
+              assert.equal(refreshAudit.length, 1);
+            } else {
+              seen.revokedFirst++;
+              assert.equal(stored, null, 'a failed rotation stored no successor');
+              assert.equal(rot.session?.revokedAt, T0 + 200, 'it failed because the session was revoked');
+              assert.equal(rot.parent?.rotatedAt, null);
+              assert.equal(refreshAudit.length, 0, 'a failed rotation wrote no audit event');
+            }
+            assert.equal((await a!.queryAudit({ userId: u.id, event: 'auth.logout.success' })).length, 1);
+          }
+          t.diagnostic(`rotation committed first ${seen.rotatedFirst}×, revocation first ${seen.revokedFirst}×`);
+        });
+      });
+
+      test('a rotation that waits on an uncommitted revocation of its session fails once that commits', async () => {
+        await withStores(1, async ([store], schema) => {
+          const { u, s, parent } = await liveSession(store!);
+          const raw = new pg.Client({ connectionString: postgresConnectionString(DB_URL, { schema }) });
+          await raw.connect();
+          try {
+            await raw.query('BEGIN');
+            await raw.query(`UPDATE sessions SET revoked_at = $2, revoke_reason = 'admin' WHERE id = $1`, [s.id, T0 + 7]);
+            const pid = (await raw.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+            const successor = token(s.id);
+            const rotation = store!.rotateRefreshToken({
+              parentId: parent.id, successor, successorSealed: Buffer.from('x'), at: T0 + 8, idleExpiresAt: T0 + 9000, audit: [ev('auth.refresh.success', u.id)],
+            });
+            for (let i = 0; ; i++) {
+              const waiting = await admin!.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
+              if (waiting.rows[0]!.n > 0) break;
+              assert.ok(i < 200, 'the rotation never waited on the revocation');
+              await new Promise((r) => setTimeout(r, 10));
+            }
+            await raw.query('COMMIT');
+            const r = await rotation;
+            assert.equal(r.rotated, false);
+            if (!r.rotated) assert.equal(r.session?.revokedAt, T0 + 7);
+            assert.equal(await store!.findRefreshToken(successor.id), null);
+            assert.equal((await store!.findSession(s.id))?.idleExpiresAt, s.idleExpiresAt, 'a revoked session is not touched');
+            assert.equal((await store!.queryAudit({ userId: u.id })).length, 0);
+          } finally {
+            await raw.end();
+          }
+        });
+      });
+
+      test('several stores migrating one fresh schema at once all succeed, and it is migrated once', async () => {
+        const schema = freshSchema();
+        try {
+          const opened = await Promise.allSettled(Array.from({ length: 4 }, () => PostgresStore.open(DB_URL, { schema, poolSize: 2 })));
+          await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+          for (const r of opened) if (r.status === 'rejected') throw r.reason;
+          const rows = await admin!.query<{ version: number }>(`SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`);
+          assert.deepEqual(rows.rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
+        } finally {
+          await dropSchema(schema);
+        }
+      });
+
+      test('every connection gets the statement timeout, the schema and READ COMMITTED; openStore routes postgres:// and postgresql:// here', async () => {
+        await withStores(1, async ([store], schema) => {
+          const settings = await store!.pool.query<{ t: string; p: string; i: string }>(
+            `SELECT current_setting('statement_timeout') AS t, current_setting('search_path') AS p, current_setting('transaction_isolation') AS i`,
+          );
+          assert.deepEqual(settings.rows[0], { t: '5s', p: `"${schema}"`, i: 'read committed' });
+          for (const scheme of ['postgres:', 'postgresql:']) {
+            const url = new URL(DB_URL);
+            url.protocol = scheme;
+            // The URL's own settings are kept, except an isolation level the rotation cannot work under.
+            url.searchParams.set('options', `-c search_path=${schema} -c default_transaction_isolation=serializable`);
+            const opened = await openStore(url.toString(), { poolSize: 1, statementTimeoutMs: 1234 });
+            try {
+              assert.ok(opened instanceof PostgresStore);
+              assert.equal(opened.dialect, 'postgres');
+              const row = (
+                await opened.pool.query<{ t: string; p: string; i: string }>(
+                  `SELECT current_setting('statement_timeout') AS t, current_schema() AS p, current_setting('transaction_isolation') AS i`,
+                )
+              ).rows[0];
+              assert.deepEqual(row, { t: '1234ms', p: schema, i: 'read committed' });
+            } finally {
+              await opened.close();
+            }
+          }
+        });
+      });
+    });
+  });
+}
+
+describe('postgresConnectionString', () => {
+  const params = (s: string) => Object.fromEntries(new URL(s.replace('@/', '@h/')).searchParams);
+
+  test('defaults: 5 s statement timeout, application name, TLS as the URL says', () => {
+    assert.deepEqual(params(postgresConnectionString('postgres://u@h/db')), {
+      statement_timeout: '5000',
+      application_name: 'latchkey',
+      options: '-c default_transaction_isolation=read\\ committed',
+    });
+    assert.equal(params(postgresConnectionString('postgres://u@h/db?sslmode=require')).sslmode, 'require');
+    assert.equal(params(postgresConnectionString('postgres://u@h/db?statement_timeout=100')).statement_timeout, '100');
+  });
+
+  test('explicit options win over the URL', () => {
+    const url = 'postgres://u:p@h:5432/db?sslmode=require&ssl=true&statement_timeout=100&options=-c%20work_mem%3D4MB';
+    const p = params(postgresConnectionString(url, { ssl: false, statementTimeoutMs: 0, schema: 'lk_1' }));
+    assert.equal(p.sslmode, 'disable');
+    assert.equal(p.ssl, undefined);
+    assert.equal(p.statement_timeout, '0');
+    assert.equal(p.options, '-c work_mem=4MB -c default_transaction_isolation=read\\ committed -c search_path="lk_1"');
+    assert.equal(params(postgresConnectionString(url, { ssl: 'no-verify' })).sslmode, 'no-verify');
+    assert.equal(params(postgresConnectionString(url, { ssl: 'require' })).sslmode, 'verify-full');
+    assert.equal(params(postgresConnectionString(url, { ssl: true })).sslmode, 'verify-full');
+  });
+
+  test('an empty host is kept, and unsafe schema names are refused', () => {
+    assert.match(postgresConnectionString('postgres://u@/db'), /^postgres:\/\/u@\/db\?/);
+    assert.throws(() => postgresConnectionString('postgres://u@h/db', { schema: 'a"; DROP' }), /plain identifier/);
+    assert.throws(() => postgresConnectionString('postgres://u@h:notaport/db'), /not a valid URL/);
+  });
+});
