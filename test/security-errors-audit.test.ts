@@ -347,7 +347,7 @@ describe('log redaction and control characters (A2, A3)', () => {
       assert.equal(stored?.userAgent, ua, 'stored faithfully');
 
       let text = '';
-      await adminAudit(`sqlite:${s.dbPath}`, { limit: 1000, json: false }, (x) => void (text += x));
+      await adminAudit({ db: `sqlite:${s.dbPath}` }, { limit: 1000, json: false }, (x) => void (text += x));
       const rows = await s.latchkey.store.queryAudit({ limit: 1000 });
       const lines = text.split('\n').filter(Boolean);
       assert.equal(lines.length, rows.length, 'one line per audit row: the user agent did not forge a line');
@@ -380,12 +380,12 @@ describe('log redaction and control characters (A2, A3)', () => {
       assert.equal(row?.userAgent, 'c1\u0085\u009b2J\tend', 'the raw user agent is stored');
 
       let text = '';
-      await adminAudit(`sqlite:${s.dbPath}`, { limit: 1000, json: false }, (x) => void (text += x));
+      await adminAudit({ db: `sqlite:${s.dbPath}` }, { limit: 1000, json: false }, (x) => void (text += x));
       assert.ok(/c1\\+u0085\\+u009b2J\\+u0009end/.test(text), text);
       assert.doesNotMatch(text.replace(/\n/g, ''), RAW_CONTROL, 'text listing');
 
       let json = '';
-      await adminAudit(`sqlite:${s.dbPath}`, { limit: 1000, json: true }, (x) => void (json += x));
+      await adminAudit({ db: `sqlite:${s.dbPath}` }, { limit: 1000, json: true }, (x) => void (json += x));
       for (const line of json.split('\n').filter(Boolean)) assert.equal(typeof JSON.parse(line), 'object');
       assert.doesNotMatch(json.replace(/\n/g, ''), RAW_CONTROL, 'the --json listing prints raw C1 control characters (NEL, CSI) from the user agent');
     } finally {

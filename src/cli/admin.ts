@@ -2,6 +2,7 @@ import { createLatchkey, type Latchkey } from '../runtime/latchkey.js';
 import { openStore, parseDbUrl } from '../runtime/open-store.js';
 import type { AuditRow } from '../ports/records.js';
 import { SQLITE_MIGRATIONS } from '../adapters/sqlite/migrations.js';
+import { POSTGRES_MIGRATIONS } from '../adapters/postgres/migrations.js';
 import { createGatewayRuntime } from '../runtime/gateway.js';
 import type { OutboxState } from '../ports/gateway-store.js';
 
@@ -12,8 +13,19 @@ export function escapeControl(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-async function withLatchkey<T>(db: string, fn: (lk: Latchkey) => Promise<T>): Promise<T> {
-  const lk = await createLatchkey({ db, revocationPollMs: 3_600_000 });
+/** A URL fit for output: the password, if any, replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/** Where the admin commands act: the database, and the Redis of a multi-node deployment (so running nodes learn at once). */
+export interface AdminTarget {
+  db: string;
+  redis?: string;
+}
+
+async function withLatchkey<T>(target: AdminTarget, fn: (lk: Latchkey) => Promise<T>): Promise<T> {
+  const lk = await createLatchkey({ db: target.db, redis: target.redis, revocationPollMs: 3_600_000 });
   try {
     return await fn(lk);
   } finally {
@@ -25,11 +37,13 @@ export async function migrate(db: string, out: (s: string) => void): Promise<voi
   const store = await openStore(db);
   await store.close();
   const target = parseDbUrl(db);
-  out(`migrated ${target.kind === 'sqlite' ? target.path : target.url}: schema version ${SQLITE_MIGRATIONS.at(-1)!.version}\n`);
+  const where = target.kind === 'sqlite' ? target.path : redactUrl(target.url);
+  const version = (target.kind === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS).at(-1)!.version;
+  out(`migrated ${where}: schema version ${version}\n`);
 }
 
-export async function audit(db: string, q: { user?: string; event?: string; limit: number; json: boolean }, out: (s: string) => void): Promise<void> {
-  await withLatchkey(db, async (lk) => {
+export async function audit(target: AdminTarget, q: { user?: string; event?: string; limit: number; json: boolean }, out: (s: string) => void): Promise<void> {
+  await withLatchkey(target, async (lk) => {
     const userId = q.user ? (await lk.authority.findUser(q.user)).id : undefined;
     const rows = await lk.store.queryAudit({ userId, event: q.event, limit: q.limit });
     for (const r of rows) out(q.json ? jsonLine(auditJson(r)) + '\n' : auditLine(r) + '\n');
@@ -53,8 +67,8 @@ function auditLine(r: AuditRow): string {
     .trimEnd();
 }
 
-export async function sessionsList(db: string, email: string, out: (s: string) => void): Promise<void> {
-  await withLatchkey(db, async (lk) => {
+export async function sessionsList(target: AdminTarget, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(target, async (lk) => {
     const user = await lk.authority.findUser(email);
     const list = await lk.authority.listSessions(user.id, null);
     for (const s of list) {
@@ -64,15 +78,15 @@ export async function sessionsList(db: string, email: string, out: (s: string) =
   });
 }
 
-export async function sessionsRevoke(db: string, email: string, out: (s: string) => void): Promise<void> {
-  await withLatchkey(db, async (lk) => {
+export async function sessionsRevoke(target: AdminTarget, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(target, async (lk) => {
     const n = await lk.authority.revokeAllForUser(email, ADMIN_CTX);
     out(`revoked ${n} session(s) of ${email}\n`);
   });
 }
 
-export async function usersDisable(db: string, email: string, out: (s: string) => void): Promise<void> {
-  await withLatchkey(db, async (lk) => {
+export async function usersDisable(target: AdminTarget, email: string, out: (s: string) => void): Promise<void> {
+  await withLatchkey(target, async (lk) => {
     const n = await lk.authority.disableAccount(email, ADMIN_CTX);
     out(`disabled ${email}; revoked ${n} session(s)\n`);
   });

@@ -45,6 +45,13 @@ export const SERVE_SETTINGS = {
     flag: 'db', env: 'DATABASE_URL', default: DEFAULT_DB, help: 'sqlite:PATH (created and migrated on first start) or postgres://…',
     parse: (v: string, where: string) => { try { parseDbUrl(v); return v; } catch { return bad(where, v, 'sqlite:PATH or postgres://USER@HOST/DB'); } },
   },
+  redis: {
+    flag: 'redis', env: 'REDIS_URL', default: undefined, help: 'Redis shared by several nodes: cross-node revocation and shared rate limits (redis://HOST:PORT)',
+    parse: (v: string, where: string) => (/^rediss?:\/\//.test(v) ? v : bad(where, v, 'a redis:// or rediss:// URL')),
+  },
+  dbPoolSize: { flag: 'db-pool-size', env: 'LATCHKEY_DB_POOL_SIZE', default: '10', help: 'PostgreSQL connections per node', parse: int(1, 500) },
+  dbStatementTimeout: { flag: 'db-statement-timeout', env: 'LATCHKEY_DB_STATEMENT_TIMEOUT', default: '5000', help: 'PostgreSQL statement_timeout in ms (0 = none)', parse: int(0, 600000) },
+  dbSsl: { flag: 'db-ssl', env: 'LATCHKEY_DB_SSL', default: 'url', help: 'PostgreSQL TLS: url (as the URL says) | off | require | no-verify', parse: oneOf(['url', 'off', 'require', 'no-verify'] as const) },
   upstream: { flag: 'upstream', env: 'LATCHKEY_UPSTREAM', aliases: ['API_GATEWAY'], default: undefined, help: 'Upstream auth service, required by the judicial and crocante profiles', parse: url },
   upstreamTimeout: { flag: 'upstream-timeout', env: 'LATCHKEY_UPSTREAM_TIMEOUT', default: '2000', help: 'Milliseconds an upstream call may take before it counts as failed', parse: int(100, 60000) },
   upstreamLoginPath: { flag: 'upstream-login-path', env: 'LATCHKEY_UPSTREAM_LOGIN_PATH', aliases: ['EP_AUTH_LOGIN'], default: undefined, help: 'Upstream login endpoint (judicial: /api/AuthJWT/Login, crocante: auth/login)', parse: text },
@@ -72,6 +79,10 @@ export interface ServeConfig {
   port: number;
   host: string;
   db: string;
+  redis: string | undefined;
+  dbPoolSize: number;
+  dbStatementTimeout: number;
+  dbSsl: 'url' | 'off' | 'require' | 'no-verify';
   upstream: string | undefined;
   upstreamTimeout: number;
   upstreamLoginPath: string | undefined;
@@ -121,4 +132,13 @@ export function settingsHelp(settings: Record<string, Setting<unknown>>): string
 
 export function parseOptionsFor(settings: Record<string, Setting<unknown>>) {
   return Object.fromEntries(Object.values(settings).map((s) => [s.flag, { type: 'string' as const, multiple: s.multiple ?? false }]));
+}
+
+/** The PostgreSQL options a config names (SQLite ignores them). */
+export function dbOptionsOf(cfg: Pick<ServeConfig, 'dbPoolSize' | 'dbStatementTimeout' | 'dbSsl'>) {
+  return {
+    poolSize: cfg.dbPoolSize,
+    statementTimeoutMs: cfg.dbStatementTimeout,
+    ssl: cfg.dbSsl === 'url' ? undefined : cfg.dbSsl === 'off' ? false : cfg.dbSsl,
+  } as const;
 }

@@ -4,7 +4,7 @@ import { SERVE_SETTINGS, parseOptionsFor, resolveSettings, settingsHelp, type Se
 import { serve } from './serve.js';
 import { audit, migrate, outboxList, outboxRetry, sessionsList, sessionsRevoke, stubUpstream, usersDisable } from './admin.js';
 
-const DB = { db: SERVE_SETTINGS.db };
+const DB = { db: SERVE_SETTINGS.db, redis: SERVE_SETTINGS.redis };
 
 const HELP = `latchkey: sessions that end correctly
 
@@ -13,8 +13,8 @@ Usage:
   latchkey migrate [--db URL]              create or upgrade the schema
   latchkey audit [--db URL] [--json] [--user EMAIL] [--event NAME] [--limit N]
   latchkey sessions list --user EMAIL [--db URL]
-  latchkey sessions revoke --user EMAIL [--db URL]   end every session of a user (admin)
-  latchkey users disable --user EMAIL [--db URL]     disable an account; ends its sessions
+  latchkey sessions revoke --user EMAIL [--db URL] [--redis URL]   end every session of a user (admin)
+  latchkey users disable --user EMAIL [--db URL] [--redis URL]     disable an account; ends its sessions
   latchkey outbox list [--db URL] [--state pending|delivered|expired|all] [--json] [--limit N]
   latchkey outbox retry [--db URL] [--id ID …]       make owed upstream revocations due now
   latchkey stub-upstream [--port 5000]               a stand-in auth service for trying judicial/crocante
@@ -51,7 +51,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         const { values } = parse(rest, { json: { type: 'boolean' }, user: { type: 'string' }, event: { type: 'string' }, limit: { type: 'string' } }, DB);
         const limit = values.limit === undefined ? 100 : Number(values.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 100000) throw usage(`--limit ${JSON.stringify(values.limit)} is not valid: expected an integer from 1 to 100000`);
-        await audit(resolveSettings(DB, values, env).db, { user: values.user, event: values.event, limit, json: !!values.json }, out);
+        await audit(resolveSettings(DB, values, env), { user: values.user, event: values.event, limit, json: !!values.json }, out);
         return 0;
       }
       case 'sessions':
@@ -61,10 +61,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err
         const allowed = command === 'sessions' ? ['list', 'revoke'] : ['disable'];
         if (!sub || !allowed.includes(sub)) throw usage(`latchkey ${command} needs one of: ${allowed.join(', ')}`);
         if (!values.user) throw usage(`latchkey ${command} ${sub} needs --user EMAIL`);
-        const db = resolveSettings(DB, values, env).db;
-        if (command === 'users') await usersDisable(db, values.user, out);
-        else if (sub === 'list') await sessionsList(db, values.user, out);
-        else await sessionsRevoke(db, values.user, out);
+        const target = resolveSettings(DB, values, env);
+        if (command === 'users') await usersDisable(target, values.user, out);
+        else if (sub === 'list') await sessionsList(target, values.user, out);
+        else await sessionsRevoke(target, values.user, out);
         return 0;
       }
       case 'outbox': {

@@ -6,7 +6,7 @@ import { buildGatewayServer, buildServer } from '../http/server.js';
 import { anyProfileByName } from '../http/profiles/registry.js';
 import type { GatewayProfile } from '../http/gateway/gateway-profile.js';
 import type { Profile } from '../http/profiles/profile.js';
-import type { ServeConfig } from './config.js';
+import { dbOptionsOf, type ServeConfig } from './config.js';
 
 /** `latchkey serve`: starts, prints the URL, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<void> {
@@ -46,8 +46,12 @@ export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<v
 type Common = { secureCookies: boolean; cookieDomain: string | null; trustedOrigins: string[]; trustedProxies: string[]; rateLimiter: false | undefined; logLevel: string | false };
 
 async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  let log: FastifyInstance['log'] | undefined;
   const latchkey = await createLatchkey({
     db: cfg.db,
+    dbOptions: dbOptionsOf(cfg),
+    redis: cfg.redis,
+    log: { warn: (obj, msg) => log?.warn(obj, msg) },
     issuer: cfg.issuer,
     audience: cfg.issuer,
     accessTokenTtlSeconds: cfg.accessTtl,
@@ -58,6 +62,7 @@ async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common)
     ...common,
     clearSiteData: cfg.clearSiteData === 'profile' ? undefined : cfg.clearSiteData === 'off' ? null : cfg.clearSiteData,
   });
+  log = app.log;
   return { app, close: () => latchkey.close() };
 }
 
@@ -68,6 +73,7 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
   let log: FastifyInstance['log'] | undefined;
   const runtime = await createGatewayRuntime({
     db: cfg.db,
+    dbOptions: dbOptionsOf(cfg),
     upstreamTimeoutMs: cfg.upstreamTimeout,
     defaultTokenTtlMs: cfg.upstreamTokenTtl * 1000,
     sessionKeys: cfg.sessionKey,

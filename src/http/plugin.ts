@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Latchkey } from '../runtime/latchkey.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { installBasics } from './basics.js';
 import { createKit } from './kit.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -41,7 +42,7 @@ export function latchkeyPlugin(latchkey: Latchkey, opts: LatchkeyHttpOptions) {
       profile,
       cookie: profile.refreshCookie({ secure: opts.secureCookies ?? false, cookieDomain: opts.cookieDomain ?? null }),
       metrics,
-      rateLimiter: opts.rateLimiter === false ? null : (opts.rateLimiter ?? new MemoryRateLimiter()),
+      rateLimiter: opts.rateLimiter === false ? null : (opts.rateLimiter ?? defaultLimiter(latchkey)),
       clearSiteData: opts.clearSiteData !== undefined ? opts.clearSiteData : profile.clearSiteData,
     });
 
@@ -56,4 +57,9 @@ export function latchkeyPlugin(latchkey: Latchkey, opts: LatchkeyHttpOptions) {
     logoutRoutes(app, kit);
     accountRoutes(app, kit);
   };
+}
+
+/** Shared limits when the nodes share a Redis, in-process limits otherwise. */
+export function defaultLimiter(latchkey: Latchkey): RateLimiter {
+  return latchkey.redis ? new RedisRateLimiter(latchkey.redis, `${latchkey.redisPrefix}rl:`) : new MemoryRateLimiter();
 }

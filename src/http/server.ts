@@ -5,7 +5,8 @@ import type { Latchkey } from '../runtime/latchkey.js';
 import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
+import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { sendProblem, type ErrorRenderer } from './basics.js';
 import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
@@ -35,7 +36,7 @@ export const REDACT_PATHS = [
 ];
 
 /** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
-async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void> }): Promise<FastifyInstance> {
+async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void>; health?: () => object }): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -58,7 +59,8 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready to serve' } }, async () => ({ status: 'ok' }));
+  // Serving is "ok" even while Redis is down: the node degrades (per-node limits, database revocation checks), it does not stop.
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready to serve' } }, async () => ({ status: 'ok', ...opts.health?.() }));
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     await opts.beforeMetrics?.();
     return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());

@@ -9,6 +9,8 @@ import { Sealer } from '../core/tokens/sealer.js';
 import { FetchUpstream } from '../adapters/upstream/fetch-upstream.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { SqliteGatewayStore } from '../adapters/sqlite/sqlite-gateway-store.js';
+import { PostgresStore } from '../adapters/postgres/postgres-store.js';
+import { PostgresGatewayStore } from '../adapters/postgres/postgres-gateway-store.js';
 import type { GatewayStore } from '../ports/gateway-store.js';
 import type { SessionStore } from '../ports/session-store.js';
 import type { Upstream } from '../ports/upstream.js';
@@ -16,6 +18,8 @@ import { DEFAULT_DB, openStore } from './open-store.js';
 
 export interface GatewayRuntimeOptions {
   db?: string;
+  /** PostgreSQL pool size, statement timeout and TLS (ignored for SQLite). */
+  dbOptions?: Parameters<typeof openStore>[1];
   store?: SessionStore;
   upstream?: Upstream;
   /** Deadline of each upstream call (default 2000 ms). */
@@ -46,6 +50,7 @@ export interface GatewayRuntime {
 
 export function gatewayStoreFor(store: SessionStore): GatewayStore {
   if (store instanceof SqliteStore) return new SqliteGatewayStore(store);
+  if (store instanceof PostgresStore) return new PostgresGatewayStore(store);
   throw new LatchkeyError('CONFIG_INVALID', `The gateway profiles do not support the ${store.dialect} store yet.`);
 }
 
@@ -53,7 +58,7 @@ export function gatewayStoreFor(store: SessionStore): GatewayStore {
 export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Promise<GatewayRuntime> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
-  const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB));
+  const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB, opts.dbOptions));
   const gatewayStore = gatewayStoreFor(store);
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 2000;
   const upstream = opts.upstream ?? new FetchUpstream({ timeoutMs: upstreamTimeoutMs });

@@ -8,6 +8,12 @@ import { createVerifier, type Verifier } from '../core/revocation/verifier.js';
 import { AccessTokenSigner, generateSigningKey, type SigningKeyRecord } from '../core/tokens/access-token.js';
 import type { SessionStore } from '../ports/session-store.js';
 import { DEFAULT_DB, openStore } from './open-store.js';
+import type { Redis } from 'ioredis';
+import type { PostgresStoreOptions } from '../adapters/postgres/postgres-store.js';
+import { connectRedis, whenReady } from '../adapters/redis/redis-client.js';
+import { RedisRevocationBus } from '../adapters/redis/redis-revocation-bus.js';
+import { inProcessBus, type RevocationBus } from '../ports/revocation-bus.js';
+import type { SessionRecord } from '../ports/records.js';
 
 export interface LatchkeyOptions {
   /** `sqlite:PATH` (default `sqlite:./.latchkey/latchkey.db`). Ignored when `store` is given. */
@@ -22,6 +28,15 @@ export interface LatchkeyOptions {
   random?: Random;
   /** How often revocations made elsewhere (CLI, other processes) are pulled in (default 1000 ms). */
   revocationPollMs?: number;
+  /** PostgreSQL pool size, statement timeout and TLS (ignored for SQLite). */
+  dbOptions?: Pick<PostgresStoreOptions, 'poolSize' | 'statementTimeoutMs' | 'ssl'>;
+  /** Redis URL (or client) shared by several nodes: cross-node revocation, shared rate limits. */
+  redis?: string | Redis;
+  /** Key prefix in Redis (default `latchkey:`), to share one Redis between deployments. */
+  redisPrefix?: string;
+  /** A revocation bus of your own (default: Redis when `redis` is given, else in-process). */
+  bus?: RevocationBus;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 export interface Latchkey {
@@ -33,6 +48,11 @@ export interface Latchkey {
   jwks(): { keys: JWK[] };
   issuer: string;
   audience: string;
+  /** The Redis client when several nodes share state, else null. */
+  redis: Redis | null;
+  redisPrefix: string;
+  /** What /metrics and /healthz report about shared services. */
+  health(): { redis: 'up' | 'down' | 'none'; revocationBus: 'healthy' | 'degraded' };
   /** Subscribes to every committed revocation (metrics, a revocation bus). */
   onRevoked(listener: (ids: string[], reason: string) => void): void;
   close(): Promise<void>;
@@ -55,26 +75,39 @@ export const DEFAULT_POLICY: SessionPolicy = {
 export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchkey> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
-  const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB));
+  const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB, opts.dbOptions));
   const issuer = opts.issuer ?? 'latchkey';
   const audience = opts.audience ?? 'latchkey';
   const ttl = opts.accessTokenTtlSeconds ?? 900;
   const policy = { ...DEFAULT_POLICY, ...opts.policy };
+  // Entries outlive the longest access token by a minute of clock skew.
+  const retainMs = (ttl + 60) * 1000;
 
   const candidate = JSON.stringify(await generateSigningKey(clock.now()));
   const key = JSON.parse(await store.getOrCreateSecret('access-signing-key', () => candidate)) as SigningKeyRecord;
-
   const signer = await AccessTokenSigner.create(key, { issuer, audience, ttlSeconds: ttl, clock });
-  // Entries outlive the longest access token by a minute of clock skew.
-  const revocations = new RevocationSet(clock, (ttl + 60) * 1000);
-  const verifier = await createVerifier({ keys: [key.publicJwk], issuer, audience, revocations, clock });
-  const sync = new RevocationSync(store, revocations, { lookbackMs: (ttl + 60) * 1000, intervalMs: opts.revocationPollMs ?? 1000, now: () => clock.now() });
+
+  const redis = typeof opts.redis === 'string' ? connectRedis(opts.redis, opts.log) : (opts.redis ?? null);
+  if (redis) await whenReady(redis);
+  const bus = opts.bus ?? (redis ? new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log }) : inProcessBus);
+  const revocations = new RevocationSet(clock, retainMs);
+  await bus.start((ids) => revocations.add(ids));
+  const verifier = await createVerifier({
+    keys: [key.publicJwk],
+    issuer,
+    audience,
+    revocations,
+    clock,
+    // While the bus may have missed revocations, every verification asks the database.
+    fallback: { degraded: () => !bus.healthy(), isRevoked: async (sid) => !isLiveRow(await store.findSession(sid), clock.now()) },
+  });
+  const sync = new RevocationSync(store, revocations, { lookbackMs: retainMs, intervalMs: opts.revocationPollMs ?? 1000, now: () => clock.now() });
   await sync.catchUp();
   sync.start();
 
   const listeners: Array<(ids: string[], reason: string) => void> = [];
   const onRevoked = (ids: string[], reason: string) => listeners.forEach((l) => l(ids, reason));
-  const authority = new Authority({ store, clock, random, signer, revocations, verifier, policy, onRevoked });
+  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked });
   return {
     authority,
     store,
@@ -82,11 +115,20 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     verifier,
     issuer,
     audience,
+    redis,
+    redisPrefix: opts.redisPrefix ?? 'latchkey:',
     jwks: () => ({ keys: [key.publicJwk] }),
     onRevoked: (listener) => void listeners.push(listener),
+    health: () => ({ redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'none', revocationBus: bus.healthy() ? 'healthy' : 'degraded' }),
     async close() {
       sync.stop();
+      await bus.close();
+      redis?.disconnect();
       await store.close();
     },
   };
+}
+
+function isLiveRow(s: SessionRecord | null, now: number): boolean {
+  return !!s && s.revokedAt === null && s.idleExpiresAt > now && s.absoluteExpiresAt > now;
 }

@@ -18,7 +18,7 @@ export async function changePassword(deps: AuthorityDeps, userId: string, input:
     throw new LatchkeyError('INVALID_CREDENTIALS', 'The current password is incorrect.');
   }
   const ids = await deps.store.changePassword(userId, await hashPassword(next), deps.clock.now(), [auditEvent(deps, ctx, 'auth.password.changed', 'revoked', { userId })]);
-  revoked(deps, ids, 'password_changed');
+  await revoked(deps, ids, 'password_changed');
   return ids.length;
 }
 
@@ -32,7 +32,7 @@ async function userByEmail(deps: AuthorityDeps, email: string) {
 export async function disableAccount(deps: AuthorityDeps, email: string, ctx: RequestContext): Promise<number> {
   const user = await userByEmail(deps, email);
   const ids = await deps.store.disableUser(user.id, deps.clock.now(), [auditEvent(deps, ctx, 'admin.account.disabled', 'revoked', { userId: user.id })]);
-  revoked(deps, ids, 'account_disabled');
+  await revoked(deps, ids, 'account_disabled');
   return ids.length;
 }
 
@@ -40,7 +40,7 @@ export async function disableAccount(deps: AuthorityDeps, email: string, ctx: Re
 export async function revokeAllForUser(deps: AuthorityDeps, email: string, ctx: RequestContext): Promise<number> {
   const user = await userByEmail(deps, email);
   const ids = await deps.store.revokeUserSessions(user.id, 'admin', deps.clock.now(), [auditEvent(deps, ctx, 'admin.sessions.revoked', 'revoked', { userId: user.id })]);
-  revoked(deps, ids, 'admin');
+  await revoked(deps, ids, 'admin');
   return ids.length;
 }
 

@@ -4,12 +4,14 @@ import type { AuthorityDeps } from './deps.js';
 import { isSessionLive } from './issue.js';
 
 /**
- * Latchkey's own check of a bearer token: signature and claims, the revocation
- * set, and then the session row itself, so a revocation made by another
- * process (the CLI, another node) is honoured at once, not at `exp`.
+ * Latchkey's own check of a bearer token: signature and claims, then the
+ * revocation set. The session row is read too when that is cheap (SQLite: a
+ * revocation by the CLI is honoured at once) or when the set may be stale
+ * (the revocation bus is down): revocation is never left to `exp`.
  */
 export async function authenticate(deps: AuthorityDeps, token: string): Promise<AccessClaims> {
   const claims = await deps.verifier.verify(token);
+  if (deps.store.dialect !== 'sqlite' && deps.bus.healthy()) return claims;
   const session = await deps.store.findSession(claims.sid);
   if (!session || session.userId !== claims.sub || !isSessionLive(session, deps.clock.now())) {
     if (session?.revokedAt) deps.revocations.add([session.id], session.revokedAt);

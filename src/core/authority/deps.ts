@@ -4,6 +4,7 @@ import type { AuditEvent, AuditOutcome } from '../../ports/records.js';
 import type { AccessTokenSigner } from '../tokens/access-token.js';
 import type { RevocationSet } from '../revocation/revocation-set.js';
 import type { Verifier } from '../revocation/verifier.js';
+import type { RevocationBus } from '../../ports/revocation-bus.js';
 import { shortHash } from '../hash.js';
 
 /** Who is asking: facts about the request, already trusted-proxy-resolved. */
@@ -28,6 +29,10 @@ export interface AuthorityDeps {
   signer: AccessTokenSigner;
   revocations: RevocationSet;
   verifier: Verifier;
+  /** Tells the other nodes (in-process when there are none). */
+  bus: RevocationBus;
+  /** How long a revocation must be remembered: the access-token lifetime plus clock skew. */
+  revocationRetainMs: number;
   policy: SessionPolicy;
   /** Called after every committed revocation (metrics, bus). */
   onRevoked?: (ids: string[], reason: string) => void;
@@ -59,9 +64,13 @@ export function newId(deps: Pick<AuthorityDeps, 'random'>, bytes = 16): string {
   return deps.random.bytes(bytes).toString('base64url');
 }
 
-/** Revocation wins over every cache: the in-process set learns before anyone is answered. */
-export function revoked(deps: AuthorityDeps, ids: string[], reason: string): void {
+/**
+ * Revocation wins over every cache: this node's set learns at once, and the
+ * other nodes are told before anyone is answered.
+ */
+export async function revoked(deps: AuthorityDeps, ids: string[], reason: string): Promise<void> {
   if (ids.length === 0) return;
   deps.revocations.add(ids);
   deps.onRevoked?.(ids, reason);
+  await deps.bus.publish(ids, deps.clock.now() + deps.revocationRetainMs);
 }

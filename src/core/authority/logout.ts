@@ -48,7 +48,7 @@ export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: Reque
     const audit = [auditEvent(deps, ctx, EVENT[input.scope], 'revoked', { userId: first.userId, sessionId: first.id })];
     ids = await deps.store.revokeUserSessions(first.userId, reason, now, audit, input.scope === 'others' ? first.id : undefined);
   }
-  revoked(deps, ids, reason);
+  await revoked(deps, ids, reason);
   return { outcome: ids.length > 0 || input.scope !== 'session' ? 'revoked' : 'already_revoked', revokedSessionIds: ids, userId: first.userId };
 }
 

@@ -57,7 +57,7 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
   ]))
     ? [session.id]
     : [];
-  revoked(deps, ids, 'refresh_reuse');
+  await revoked(deps, ids, 'refresh_reuse');
   throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
 }
 

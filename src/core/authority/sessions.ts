@@ -33,5 +33,5 @@ export async function revokeOwnSession(deps: AuthorityDeps, userId: string, sess
   const changed = await deps.store.revokeSession(session.id, 'user_revoked', deps.clock.now(), [
     auditEvent(deps, ctx, 'auth.session.revoked', session.revokedAt === null ? 'revoked' : 'already_revoked', { userId, sessionId: session.id }),
   ]);
-  revoked(deps, changed ? [session.id] : [], 'user_revoked');
+  await revoked(deps, changed ? [session.id] : [], 'user_revoked');
 }

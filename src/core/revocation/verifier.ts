@@ -23,6 +23,11 @@ export interface VerifierOptions {
   clock?: Clock;
   /** How long a successful signature check is cached (by token hash). Default 30 s. */
   cacheMs?: number;
+  /**
+   * While `degraded()` (the revocation bus may have missed something), every
+   * verification also asks `isRevoked`, e.g. the database.
+   */
+  fallback?: { degraded(): boolean; isRevoked(sessionId: string): Promise<boolean> };
 }
 
 const CACHE_MAX = 10_000;
@@ -50,7 +55,7 @@ export async function createVerifier(opts: VerifierOptions): Promise<Verifier> {
         if (cache.size >= CACHE_MAX) cache.clear();
         cache.set(key, { claims, until: Math.min(now + cacheMs, claims.exp * 1000) });
       }
-      if (opts.revocations?.has(claims.sid)) {
+      if (opts.revocations?.has(claims.sid) || (opts.fallback?.degraded() && (await opts.fallback.isRevoked(claims.sid)))) {
         throw new LatchkeyError('INVALID_TOKEN', 'The session of this access token has ended.');
       }
       return claims;

@@ -1,0 +1,24 @@
+/**
+ * How every node learns of a revocation at once. In-process by default (one
+ * node); Redis pub/sub plus a revoked-session set when several nodes share work.
+ */
+export interface RevocationBus {
+  /** Tells every node. Never throws: a failure marks the bus unhealthy and is logged. */
+  publish(ids: string[], until: number): Promise<void>;
+  /** Starts listening; `onRevoked` receives revocations from other nodes and from catch-up. */
+  start(onRevoked: (ids: string[]) => void): Promise<void>;
+  /**
+   * False while this node may have missed revocations (Redis down, or
+   * reconnected but not caught up yet): callers then ask the database.
+   */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/** The single-node bus: the in-process revocation set already knows everything. */
+export const inProcessBus: RevocationBus = {
+  publish: async () => undefined,
+  start: async () => undefined,
+  healthy: () => true,
+  close: async () => undefined,
+};
