@@ -22,10 +22,11 @@ export function redactUrl(url: string): string {
 export interface AdminTarget {
   db: string;
   redis?: string;
+  redisPrefix?: string;
 }
 
 async function withLatchkey<T>(target: AdminTarget, fn: (lk: Latchkey) => Promise<T>): Promise<T> {
-  const lk = await createLatchkey({ db: target.db, redis: target.redis, revocationPollMs: 3_600_000 });
+  const lk = await createLatchkey({ db: target.db, redis: target.redis, redisPrefix: target.redisPrefix, revocationPollMs: 3_600_000 });
   try {
     return await fn(lk);
   } finally {

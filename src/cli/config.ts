@@ -49,6 +49,7 @@ export const SERVE_SETTINGS = {
     flag: 'redis', env: 'REDIS_URL', default: undefined, help: 'Redis shared by several nodes: cross-node revocation and shared rate limits (redis://HOST:PORT)',
     parse: (v: string, where: string) => (/^rediss?:\/\//.test(v) ? v : bad(where, v, 'a redis:// or rediss:// URL')),
   },
+  redisPrefix: { flag: 'redis-prefix', env: 'LATCHKEY_REDIS_PREFIX', default: 'latchkey:', help: 'Key prefix in Redis, so several deployments can share one Redis', parse: (v: string, where: string) => (/^[\w:.-]{1,64}$/.test(v) ? v : bad(where, v, 'letters, digits, _ : . - (at most 64)')) },
   dbPoolSize: { flag: 'db-pool-size', env: 'LATCHKEY_DB_POOL_SIZE', default: '10', help: 'PostgreSQL connections per node', parse: int(1, 500) },
   dbStatementTimeout: { flag: 'db-statement-timeout', env: 'LATCHKEY_DB_STATEMENT_TIMEOUT', default: '5000', help: 'PostgreSQL statement_timeout in ms (0 = none)', parse: int(0, 600000) },
   dbSsl: { flag: 'db-ssl', env: 'LATCHKEY_DB_SSL', default: 'url', help: 'PostgreSQL TLS: url (as the URL says) | off | require | no-verify', parse: oneOf(['url', 'off', 'require', 'no-verify'] as const) },
@@ -80,6 +81,7 @@ export interface ServeConfig {
   host: string;
   db: string;
   redis: string | undefined;
+  redisPrefix: string;
   dbPoolSize: number;
   dbStatementTimeout: number;
   dbSsl: 'url' | 'off' | 'require' | 'no-verify';

@@ -4,7 +4,7 @@ import { SERVE_SETTINGS, parseOptionsFor, resolveSettings, settingsHelp, type Se
 import { serve } from './serve.js';
 import { audit, migrate, outboxList, outboxRetry, sessionsList, sessionsRevoke, stubUpstream, usersDisable } from './admin.js';
 
-const DB = { db: SERVE_SETTINGS.db, redis: SERVE_SETTINGS.redis };
+const DB = { db: SERVE_SETTINGS.db, redis: SERVE_SETTINGS.redis, redisPrefix: SERVE_SETTINGS.redisPrefix };
 
 const HELP = `latchkey: sessions that end correctly
 

@@ -51,6 +51,7 @@ async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common)
     db: cfg.db,
     dbOptions: dbOptionsOf(cfg),
     redis: cfg.redis,
+    redisPrefix: cfg.redisPrefix,
     log: { warn: (obj, msg) => log?.warn(obj, msg) },
     issuer: cfg.issuer,
     audience: cfg.issuer,
