@@ -14,6 +14,7 @@ test('every error code in the table is documented in the README with its status,
 test('error statuses are client errors except start-up, upstream and internal ones', () => {
   for (const [code, { status }] of Object.entries(ERROR_TABLE)) {
     if (code === 'UPSTREAM_UNAVAILABLE') assert.equal(status, 502);
+    else if (code === 'STORE_UNAVAILABLE') assert.equal(status, 503);
     else if (['UNSUPPORTED_PROFILE', 'CONFIG_INVALID', 'INTERNAL'].includes(code)) assert.equal(status, 500);
     else assert.ok(status >= 400 && status < 500, code);
   }

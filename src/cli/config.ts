@@ -50,6 +50,7 @@ export const SERVE_SETTINGS = {
     parse: (v: string, where: string) => (/^rediss?:\/\//.test(v) ? v : bad(where, v, 'a redis:// or rediss:// URL')),
   },
   redisPrefix: { flag: 'redis-prefix', env: 'LATCHKEY_REDIS_PREFIX', default: 'latchkey:', help: 'Key prefix in Redis, so several deployments can share one Redis', parse: (v: string, where: string) => (/^[\w:.-]{1,64}$/.test(v) ? v : bad(where, v, 'letters, digits, _ : . - (at most 64)')) },
+  journal: { flag: 'journal', env: 'LATCHKEY_JOURNAL', default: './.latchkey/journal.db', help: 'PostgreSQL deployments: this node\'s file of logouts made while the database was down', parse: text },
   dbPoolSize: { flag: 'db-pool-size', env: 'LATCHKEY_DB_POOL_SIZE', default: '10', help: 'PostgreSQL connections per node', parse: int(1, 500) },
   dbStatementTimeout: { flag: 'db-statement-timeout', env: 'LATCHKEY_DB_STATEMENT_TIMEOUT', default: '5000', help: 'PostgreSQL statement_timeout in ms (0 = none)', parse: int(0, 600000) },
   dbSsl: { flag: 'db-ssl', env: 'LATCHKEY_DB_SSL', default: 'url', help: 'PostgreSQL TLS: url (as the URL says) | off | require | no-verify', parse: oneOf(['url', 'off', 'require', 'no-verify'] as const) },
@@ -82,6 +83,7 @@ export interface ServeConfig {
   db: string;
   redis: string | undefined;
   redisPrefix: string;
+  journal: string;
   dbPoolSize: number;
   dbStatementTimeout: number;
   dbSsl: 'url' | 'off' | 'require' | 'no-verify';

@@ -52,6 +52,7 @@ async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common)
     dbOptions: dbOptionsOf(cfg),
     redis: cfg.redis,
     redisPrefix: cfg.redisPrefix,
+    journalPath: cfg.journal,
     log: { warn: (obj, msg) => log?.warn(obj, msg) },
     issuer: cfg.issuer,
     audience: cfg.issuer,

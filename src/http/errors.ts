@@ -23,6 +23,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: number; title: st
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream authentication service unavailable' },
+  STORE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   UNSUPPORTED_PROFILE: { status: 500, title: 'Unsupported profile' },
   CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
   INTERNAL: { status: 500, title: 'Internal error' },

@@ -5,6 +5,7 @@ import type { RequestContext } from '../core/authority/deps.js';
 import type { AccessClaims } from '../core/tokens/access-token.js';
 import { clearCookie, readCookieValues, serializeCookie, type CookieSpec } from './cookies.js';
 import { HttpProblem } from './errors.js';
+import { isLatchkeyError } from '../core/errors.js';
 import { createLimit } from './rate-limit.js';
 import type { Metrics } from './metrics.js';
 import type { LimitBucket, Profile } from './profiles/profile.js';
@@ -85,7 +86,8 @@ export function createKit(opts: {
     async optionalAccess(req) {
       const token = bearerToken(req);
       if (!token) return null;
-      return latchkey.authority.authenticate(token).catch(() => null);
+      // With the database down, a valid signature still names the session a logout must end.
+      return latchkey.authority.authenticate(token).catch((err) => (isLatchkeyError(err, 'STORE_UNAVAILABLE') ? latchkey.verifier.verify(token).catch(() => null) : null));
     },
   };
   return kit;

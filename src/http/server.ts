@@ -77,14 +77,26 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
  */
 export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? createMetrics();
+  const rateLimiter = opts.rateLimiter ?? defaultLimiter(latchkey);
+  let countedFallbacks = 0;
   const app = await baseServer({
     ...opts,
     title: `Latchkey (${opts.profile.name} profile)`,
     error: opts.profile.error,
     metrics,
-    beforeMetrics: async () => void metrics.revocationSet.set(latchkey.revocations.size),
+    health: () => latchkey.health(),
+    beforeMetrics: async () => {
+      metrics.revocationSet.set(latchkey.revocations.size);
+      const h = latchkey.health();
+      if (h.redis !== 'none') metrics.redisUp.set(h.redis === 'up' ? 1 : 0);
+      metrics.revocationBusHealthy.set(h.revocationBus === 'healthy' ? 1 : 0);
+      if (rateLimiter instanceof RedisRateLimiter && rateLimiter.fallbacks > countedFallbacks) {
+        metrics.rateLimitFallbacks.inc(rateLimiter.fallbacks - countedFallbacks);
+        countedFallbacks = rateLimiter.fallbacks;
+      }
+    },
   });
-  await app.register(latchkeyPlugin(latchkey, { ...opts, metrics }));
+  await app.register(latchkeyPlugin(latchkey, { ...opts, rateLimiter, metrics }));
   return app;
 }
 

@@ -14,6 +14,8 @@ import { connectRedis, whenReady } from '../adapters/redis/redis-client.js';
 import { RedisRevocationBus } from '../adapters/redis/redis-revocation-bus.js';
 import { inProcessBus, type RevocationBus } from '../ports/revocation-bus.js';
 import type { SessionRecord } from '../ports/records.js';
+import { SqliteJournal } from '../adapters/sqlite/sqlite-journal.js';
+import { JournalReplayer } from '../core/authority/journal-replayer.js';
 
 export interface LatchkeyOptions {
   /** `sqlite:PATH` (default `sqlite:./.latchkey/latchkey.db`). Ignored when `store` is given. */
@@ -36,8 +38,13 @@ export interface LatchkeyOptions {
   redisPrefix?: string;
   /** A revocation bus of your own (default: Redis when `redis` is given, else in-process). */
   bus?: RevocationBus;
+  /** This node's journal of logouts made while PostgreSQL was down (default `./.latchkey/journal.db`). */
+  journalPath?: string;
+  journalReplayMs?: number;
   log?: { warn(obj: object, msg: string): void };
 }
+
+export const DEFAULT_JOURNAL = './.latchkey/journal.db';
 
 export interface Latchkey {
   authority: Authority;
@@ -53,6 +60,8 @@ export interface Latchkey {
   redisPrefix: string;
   /** What /metrics and /healthz report about shared services. */
   health(): { redis: 'up' | 'down' | 'none'; revocationBus: 'healthy' | 'degraded' };
+  /** Logouts journaled on this node while the database was down (PostgreSQL deployments), else null. */
+  journal: JournalReplayer | null;
   /** Subscribes to every committed revocation (metrics, a revocation bus). */
   onRevoked(listener: (ids: string[], reason: string) => void): void;
   close(): Promise<void>;
@@ -107,7 +116,11 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
 
   const listeners: Array<(ids: string[], reason: string) => void> = [];
   const onRevoked = (ids: string[], reason: string) => listeners.forEach((l) => l(ids, reason));
-  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked });
+  // With a database server, a logout must survive that server being down: a journal on this node's disk.
+  const journal = store.dialect === 'sqlite' ? undefined : new SqliteJournal(opts.journalPath ?? DEFAULT_JOURNAL);
+  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, refusedTokenIds: journal ? new Set() : undefined });
+  const replayer = journal ? new JournalReplayer(authority.deps, opts.journalReplayMs ?? 1000, opts.log) : null;
+  replayer?.start();
   return {
     authority,
     store,
@@ -120,7 +133,10 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     jwks: () => ({ keys: [key.publicJwk] }),
     onRevoked: (listener) => void listeners.push(listener),
     health: () => ({ redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'none', revocationBus: bus.healthy() ? 'healthy' : 'degraded' }),
+    journal: replayer,
     async close() {
+      await replayer?.stop();
+      journal?.close();
       sync.stop();
       await bus.close();
       redis?.disconnect();

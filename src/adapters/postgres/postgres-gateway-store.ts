@@ -1,3 +1,4 @@
+import { asStoreError } from './errors.js';
 import type { GatewayStore, OutboxItem, OutboxState } from '../../ports/gateway-store.js';
 import type { AuditEvent } from '../../ports/records.js';
 import type { PostgresStore } from './postgres-store.js';
@@ -127,7 +128,7 @@ export class PostgresGatewayStore implements GatewayStore {
   constructor(private readonly base: PostgresStore) {}
 
   private async run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
-    return (await this.base.pool.query<Row>({ name: `latchkey_gw_${name}`, text: SQL[name], values })).rows;
+    return (await this.base.pool.query<Row>({ name: `latchkey_gw_${name}`, text: SQL[name], values }).catch(asStoreError)).rows;
   }
 
   async revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<boolean> {

@@ -3,6 +3,7 @@ import { LatchkeyError } from '../../core/errors.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
+import { asStoreError } from './errors.js';
 
 type Row = Record<string, any>;
 
@@ -262,7 +263,7 @@ export class PostgresStore implements SessionStore {
   }
 
   private async run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
-    return (await this.pool.query<Row>({ name: `latchkey_${name}`, text: SQL[name], values })).rows;
+    return (await this.pool.query<Row>({ name: `latchkey_${name}`, text: SQL[name], values }).catch(asStoreError)).rows;
   }
 
   async createUser(user: UserRecord, audit: AuditEvent[]): Promise<void> {
@@ -353,7 +354,7 @@ export class PostgresStore implements SessionStore {
     if (q.event) (args.push(q.event), where.push(`event = $${args.length}`));
     args.push(q.limit ?? 100);
     const sql = `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${args.length}`;
-    return (await this.pool.query<Row>(sql, args)).rows.map(toAudit);
+    return (await this.pool.query<Row>(sql, args).catch(asStoreError)).rows.map(toAudit);
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {

@@ -27,7 +27,9 @@ export class RedisRevocationBus implements RevocationBus {
     this.sub = pub.duplicate();
     this.sub.on('error', () => undefined); // reported once by the main client
     this.sub.on('close', () => (this.caughtUp = false));
+    // After an outage the two connections come back in either order: catch up when both are.
     this.sub.on('ready', () => void (this.subscribing && this.catchUp()));
+    pub.on('ready', () => void (this.subscribing && this.catchUp()));
     this.sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       try {
@@ -62,13 +64,14 @@ export class RedisRevocationBus implements RevocationBus {
 
   private async catchUp(): Promise<void> {
     try {
-      if (this.sub.status !== 'ready') return;
+      if (this.sub.status !== 'ready' || this.pub.status !== 'ready') return;
       // Subscribe first (ioredis re-subscribes on reconnect), then read: nothing falls between.
       const ids = await this.pub.zrangebyscore(this.setKey, this.now(), '+inf');
       if (ids.length) this.onRevoked(ids);
       this.caughtUp = true;
     } catch (err) {
-      this.opts.log?.warn({ err: String(err) }, 'revocation catch-up from redis failed');
+      this.opts.log?.warn({ err: String(err) }, 'revocation catch-up from redis failed; retrying');
+      setTimeout(() => void (this.subscribing && this.catchUp()), 500).unref();
     }
   }
 

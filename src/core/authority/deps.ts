@@ -5,6 +5,7 @@ import type { AccessTokenSigner } from '../tokens/access-token.js';
 import type { RevocationSet } from '../revocation/revocation-set.js';
 import type { Verifier } from '../revocation/verifier.js';
 import type { RevocationBus } from '../../ports/revocation-bus.js';
+import type { RevocationJournal } from '../../ports/revocation-journal.js';
 import { shortHash } from '../hash.js';
 
 /** Who is asking: facts about the request, already trusted-proxy-resolved. */
@@ -34,6 +35,10 @@ export interface AuthorityDeps {
   /** How long a revocation must be remembered: the access-token lifetime plus clock skew. */
   revocationRetainMs: number;
   policy: SessionPolicy;
+  /** Where logouts go while the database is unreachable (PostgreSQL deployments). */
+  journal?: RevocationJournal;
+  /** Refresh-token ids this node refuses because their logout is journaled, not yet applied. */
+  refusedTokenIds?: Set<string>;
   /** Called after every committed revocation (metrics, bus). */
   onRevoked?: (ids: string[], reason: string) => void;
 }

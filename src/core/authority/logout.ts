@@ -1,6 +1,9 @@
-import { parseRefreshToken, secretMatches } from '../tokens/refresh-token.js';
+import { parseRefreshToken } from '../tokens/refresh-token.js';
+import { constantTimeEqual, sha256 } from '../hash.js';
+import { isLatchkeyError } from '../errors.js';
 import type { AccessClaims } from '../tokens/access-token.js';
 import type { RevokeReason, SessionRecord } from '../../ports/records.js';
+import type { JournalEntry } from '../../ports/revocation-journal.js';
 import { auditEvent, revoked, type AuthorityDeps, type RequestContext } from './deps.js';
 
 export type LogoutScope = 'session' | 'all' | 'others';
@@ -9,14 +12,19 @@ export const LOGOUT_SCOPES: readonly LogoutScope[] = ['session', 'all', 'others'
 export interface LogoutInput {
   /** Every refresh-token value the request carried (duplicate cookies included). */
   refreshTokens: string[];
+  /** Refresh tokens known only by id and secret hash (a journaled logout being replayed). */
+  refreshTokenHashes?: Array<{ id: string; secretHash: string }>;
   /** Claims of a verified, unrevoked access token, when the request had one. */
   access?: AccessClaims | null;
   scope: LogoutScope;
 }
 
 export interface LogoutResult {
-  /** `no_session` when nothing identified a live session: logout still succeeds. */
-  outcome: 'revoked' | 'already_revoked' | 'no_session';
+  /**
+   * `no_session` when nothing identified a live session: logout still succeeds.
+   * `journaled` when the database was unreachable: kept on this node, applied when it returns.
+   */
+  outcome: 'revoked' | 'already_revoked' | 'no_session' | 'journaled';
   revokedSessionIds: string[];
   userId: string | null;
 }
@@ -29,6 +37,36 @@ const EVENT: Record<LogoutScope, string> = { session: 'auth.logout.success', all
  * lack of a valid token: the caller always answers success and clears cookies.
  */
 export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
+  try {
+    return await logoutNow(deps, input, ctx);
+  } catch (err) {
+    if (!isLatchkeyError(err, 'STORE_UNAVAILABLE') || !deps.journal) throw err;
+    return journal(deps, input, ctx);
+  }
+}
+
+/**
+ * The database is down: write the logout to this node's durable journal,
+ * refuse its tokens here from now on, tell the other nodes what we can, and
+ * still answer success. The journal is replayed when the database returns.
+ */
+async function journal(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
+  const tokens = [
+    ...input.refreshTokens.flatMap((raw) => {
+      const p = parseRefreshToken(raw);
+      return p ? [{ id: p.id, secretHash: sha256(p.secret).toString('base64') }] : [];
+    }),
+    ...(input.refreshTokenHashes ?? []),
+  ];
+  const sessionId = input.access?.sid ?? null;
+  if (tokens.length === 0 && !sessionId) return { outcome: 'no_session', revokedSessionIds: [], userId: null };
+  deps.journal!.append({ at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+  for (const t of tokens) deps.refusedTokenIds?.add(t.id);
+  if (sessionId && input.scope !== 'others') await revoked(deps, [sessionId], 'logout');
+  return { outcome: 'journaled', revokedSessionIds: sessionId && input.scope !== 'others' ? [sessionId] : [], userId: input.access?.sub ?? null };
+}
+
+async function logoutNow(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
   const now = deps.clock.now();
   const sessions = await identify(deps, input);
   const first = sessions[0] ?? null;
@@ -55,15 +93,26 @@ export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: Reque
 /** The sessions the request proves it holds: by refresh token (any state), else by access token. */
 async function identify(deps: AuthorityDeps, input: LogoutInput) {
   const found: SessionRecord[] = [];
-  for (const raw of input.refreshTokens.slice(0, 4)) {
-    const parts = parseRefreshToken(raw);
-    if (!parts) continue;
-    const row = await deps.store.findRefreshToken(parts.id);
-    if (row && secretMatches(parts.secret, row.token.secretHash) && !found.some((s) => s.id === row.session.id)) found.push(row.session);
+  const claimed = [
+    ...input.refreshTokens.slice(0, 4).flatMap((raw) => {
+      const p = parseRefreshToken(raw);
+      return p ? [{ id: p.id, secretHash: sha256(p.secret) }] : [];
+    }),
+    ...(input.refreshTokenHashes ?? []).slice(0, 4).map((t) => ({ id: t.id, secretHash: Buffer.from(t.secretHash, 'base64') })),
+  ];
+  for (const t of claimed) {
+    const row = await deps.store.findRefreshToken(t.id);
+    if (row && constantTimeEqual(t.secretHash, row.token.secretHash) && !found.some((s) => s.id === row.session.id)) found.push(row.session);
   }
   if (found.length === 0 && input.access) {
     const s = await deps.store.findSession(input.access.sid);
     if (s && s.userId === input.access.sub) found.push(s);
   }
   return found;
+}
+
+/** Applies one journaled logout now that the database answers again. Throws STORE_UNAVAILABLE if it still does not. */
+export async function replayJournaled(deps: AuthorityDeps, entry: JournalEntry): Promise<LogoutResult> {
+  const access = entry.sessionId && entry.userId ? ({ sid: entry.sessionId, sub: entry.userId } as AccessClaims) : null;
+  return logoutNow(deps, { refreshTokens: [], refreshTokenHashes: entry.tokens, access, scope: entry.scope }, { ip: entry.ip, userAgent: entry.userAgent });
 }

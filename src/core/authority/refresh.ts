@@ -13,7 +13,7 @@ const NOT_LIVE = 'The refresh token is not valid any more. Sign in again.';
  */
 export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestContext): Promise<IssuedSession> {
   const parts = parseRefreshToken(raw);
-  if (!parts) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  if (!parts || deps.refusedTokenIds?.has(parts.id)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
   const found = await deps.store.findRefreshToken(parts.id);
   if (!found || !secretMatches(parts.secret, found.token.secretHash)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
 

@@ -1,0 +1,81 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
+import { buildServer } from '../src/http/server.js';
+import { nativeProfile } from '../src/http/profiles/native.js';
+import { PG_URL, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
+import { tempDir } from './helpers/server.js';
+import { Client, signUpAndIn } from './helpers/client.js';
+import { eventually } from './helpers/stub-upstream.js';
+import { CuttableProxy } from './helpers/cuttable-proxy.js';
+
+const why = await servicesProblem({ pg: true });
+
+describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
+  const schema = uniqueName();
+  const tmp = tempDir();
+  after(async () => {
+    await dropSchema(schema);
+    tmp.cleanup();
+  });
+
+  test('the user still gets success and a cleared cookie; the node refuses the session at once; the revocation is applied when the database returns, even after a restart', async () => {
+    const target = new URL(PG_URL);
+    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.open();
+    const viaProxy = new URL(PG_URL);
+    viaProxy.port = String(proxy.port);
+    const journalPath = join(tmp.dir, 'journal.db');
+    const open = async () => createLatchkey({ store: await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 100, revocationPollMs: 3_600_000 });
+
+    let lk: Latchkey = await open();
+    let app = await buildServer(lk, { profile: nativeProfile, logLevel: false, rateLimiter: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    try {
+      const c = new Client(url);
+      const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'outage@example.com');
+      const refresh = c.jar.get('latchkey_refresh')!;
+      const sid = (await lk.verifier.verify(access)).sid;
+
+      await proxy.cut();
+      const out = await c.post('/auth/logout', { headers: { authorization: `Bearer ${access}` } });
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.setCookies, ['latchkey_refresh=; HttpOnly; SameSite=Strict; Path=/auth; Max-Age=0']);
+      assert.equal(lk.journal!.pending(), 1, 'journaled on this node');
+      // Refused here at once, without the database.
+      const again = await new Client(url).post('/auth/refresh', { headers: { cookie: `latchkey_refresh=${refresh}` } });
+      assert.equal(again.status, 401);
+      await assert.rejects(lk.verifier.verify(access));
+      // Other requests that need the database say so clearly.
+      const login = await new Client(url).post('/auth/login', { json: { email: 'outage@example.com', password: 'correct horse battery staple' } });
+      assert.equal(login.status, 503);
+      assert.equal(login.json.code, 'STORE_UNAVAILABLE');
+
+      // The node restarts while the logout is still owed; then the database returns.
+      await app.close();
+      await lk.close();
+      await proxy.open();
+      lk = await open();
+      app = await buildServer(lk, { profile: nativeProfile, logLevel: false, rateLimiter: false });
+      await eventually(() => lk.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      const db = new pg.Client({ connectionString: PG_URL });
+      await db.connect();
+      try {
+        const row = (await db.query(`SELECT revoked_at, revoke_reason FROM ${pg.escapeIdentifier(schema)}.sessions WHERE id = $1`, [sid])).rows[0];
+        assert.ok(row.revoked_at, 'the session is revoked in the database');
+        assert.equal(row.revoke_reason, 'logout');
+      } finally {
+        await db.end();
+      }
+      await assert.rejects(lk.authority.refresh(refresh, { ip: null, userAgent: null }));
+    } finally {
+      await app.close();
+      await lk.close();
+      await proxy.cut();
+    }
+  });
+});

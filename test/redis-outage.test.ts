@@ -1,0 +1,75 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { createLatchkey } from '../src/runtime/latchkey.js';
+import { buildServer } from '../src/http/server.js';
+import { nativeProfile } from '../src/http/profiles/native.js';
+import { PG_URL, REDIS_URL, dropRedisPrefix, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
+import { tempDir } from './helpers/server.js';
+import { Client, signUpAndIn } from './helpers/client.js';
+import { eventually } from './helpers/stub-upstream.js';
+import { CuttableProxy } from './helpers/cuttable-proxy.js';
+
+const why = await servicesProblem({ pg: true, redis: true });
+
+describe('Redis down', { skip: why ?? false }, () => {
+  const schema = uniqueName();
+  const prefix = `${uniqueName('lkout')}:`;
+  const tmp = tempDir();
+  after(async () => {
+    await dropSchema(schema);
+    await dropRedisPrefix(prefix);
+    tmp.cleanup();
+  });
+
+  test('requests keep being served with per-node limits and database revocation checks, /metrics says so, and recovery is automatic', async () => {
+    const r = new URL(REDIS_URL);
+    const proxy = new CuttableProxy({ host: r.hostname, port: Number(r.port || 6379) });
+    await proxy.open();
+    const lk = await createLatchkey({
+      store: await PostgresStore.open(PG_URL, { schema }),
+      redis: `redis://127.0.0.1:${proxy.port}`,
+      redisPrefix: prefix,
+      journalPath: `${tmp.dir}/j.db`,
+      revocationPollMs: 3_600_000,
+    });
+    const app = await buildServer(lk, { profile: nativeProfile, logLevel: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await new Client(url).get('/metrics')).text)?.[1]);
+    try {
+      assert.equal(await metric('latchkey_redis_up'), 1);
+      const c = new Client(url);
+      const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'redis-down@example.com');
+
+      await proxy.cut();
+      await eventually(() => lk.health().redis === 'down', 5000, 'the node to notice');
+      assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 200, 'still serving');
+      assert.equal((await c.post('/auth/refresh')).status, 200, 'still serving');
+      // Limits still hold, on this node alone: 60 logouts a minute per IP.
+      const statuses: number[] = [];
+      for (let i = 0; i < 61; i++) statuses.push((await new Client(url).post('/auth/logout')).status);
+      assert.deepEqual([statuses.filter((s) => s === 200).length, statuses.at(-1)], [60, 429]);
+      assert.equal(await metric('latchkey_redis_up'), 0);
+      assert.equal(await metric('latchkey_revocation_bus_healthy'), 0);
+      assert.ok((await metric('latchkey_rate_limit_fallbacks_total')) >= 61);
+      // Revocation checks go to the database meanwhile: a logout elsewhere is seen at once.
+      const other = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), journalPath: `${tmp.dir}/j2.db` });
+      try {
+        await other.authority.revokeAllForUser('redis-down@example.com', { ip: null, userAgent: null });
+      } finally {
+        await other.close();
+      }
+      assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 401);
+
+      await proxy.open();
+      await eventually(() => lk.health().redis === 'up' && lk.health().revocationBus === 'healthy', 10_000, 'automatic recovery');
+      assert.equal(await metric('latchkey_redis_up'), 1);
+      assert.equal(await metric('latchkey_revocation_bus_healthy'), 1);
+    } finally {
+      await app.close();
+      await lk.close();
+      await proxy.cut();
+    }
+  });
+});
