@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
 import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
+import { registerAccountPage } from './account-page.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
@@ -96,6 +97,7 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
       }
     },
   });
+  await registerAccountPage(app, opts.profile);
   await app.register(latchkeyPlugin(latchkey, { ...opts, rateLimiter, metrics }));
   return app;
 }
