@@ -4,6 +4,7 @@ export { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 export { PostgresStore } from './adapters/postgres/postgres-store.js';
 export { MemoryRateLimiter } from './adapters/memory-rate-limiter.js';
 export { createVerifier } from './core/revocation/verifier.js';
+export { createRemoteVerifier } from './runtime/remote-verifier.js';
 export { RevocationSet } from './core/revocation/revocation-set.js';
 export { Authority } from './core/authority/authority.js';
 export { LatchkeyError, isLatchkeyError } from './core/errors.js';
@@ -17,6 +18,7 @@ export { ERROR_TABLE } from './http/errors.js';
 
 export type { Latchkey, LatchkeyOptions } from './runtime/latchkey.js';
 export type { Verifier, VerifierOptions } from './core/revocation/verifier.js';
+export type { RemoteVerifier, RemoteVerifierOptions } from './runtime/remote-verifier.js';
 export type { AccessClaims } from './core/tokens/access-token.js';
 export type { SessionStore } from './ports/session-store.js';
 export type { RateLimiter, RateLimitResult, RateLimitRule } from './ports/rate-limiter.js';

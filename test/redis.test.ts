@@ -6,6 +6,7 @@ import { RedisRevocationBus } from '../src/adapters/redis/redis-revocation-bus.j
 import { connectRedis, whenReady } from '../src/adapters/redis/redis-client.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
+import { createRemoteVerifier } from '../src/runtime/remote-verifier.js';
 import { PG_URL, REDIS_URL, dropRedisPrefix, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
 import { eventually } from './helpers/stub-upstream.js';
 import { PASSWORD } from './helpers/client.js';
@@ -108,6 +109,26 @@ describe('Redis: shared limits and cross-node revocation', { skip: why ?? false 
       await assert.rejects(a.verifier.verify(s.accessToken));
       await assert.rejects(a.authority.authenticate(s.accessToken));
       assert.deepEqual(a.health(), { redis: 'up', revocationBus: 'healthy' });
+    });
+
+    test('a verifier in another service (JWKS + Redis) refuses a token the moment any node logs it out', async () => {
+      const remote = await createRemoteVerifier({ jwks: a.jwks().keys, issuer: a.issuer, audience: a.audience, redis: REDIS_URL, redisPrefix: prefix });
+      try {
+        const s = await a.authority.login({ email: 'two@example.com', password: PASSWORD }, ctx);
+        assert.equal((await remote.verify(s.accessToken)).sid, s.sessionId);
+        await b.authority.logout({ refreshTokens: [s.refreshToken], scope: 'session' }, ctx);
+        await eventually(async () => !(await remote.verify(s.accessToken).then(() => true, () => false)), 2000, 'the remote verifier to refuse');
+        assert.ok(remote.healthy());
+      } finally {
+        await remote.close();
+      }
+      const strict = await createRemoteVerifier({ jwks: a.jwks().keys, issuer: a.issuer, audience: a.audience, redis: DEAD_REDIS, whenRevocationsUnknown: 'reject' });
+      try {
+        const s = await a.authority.login({ email: 'two@example.com', password: PASSWORD }, ctx);
+        await assert.rejects(strict.verify(s.accessToken), /cannot be checked/);
+      } finally {
+        await strict.close();
+      }
     });
 
     test('a node whose Redis is down falls back to the database for every verification', async () => {
