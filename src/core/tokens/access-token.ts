@@ -1,4 +1,5 @@
-import { SignJWT, jwtVerify, importJWK, exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import { createPrivateKey, sign as cryptoSign, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { jwtVerify, importJWK, exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 import { LatchkeyError } from '../errors.js';
 import type { Clock } from '../clock.js';
 
@@ -35,39 +36,44 @@ export async function generateSigningKey(now: number): Promise<SigningKeyRecord>
   };
 }
 
-/** Signs access tokens with one key imported once at start-up. */
+/**
+ * Signs access tokens with one key imported once at start-up. Signing is the
+ * hot path of login and refresh, so it uses node:crypto's Ed25519 directly
+ * (synchronous, no WebCrypto promise per token); verification stays with jose.
+ */
 export class AccessTokenSigner {
+  private readonly header: string;
+
   private constructor(
-    private readonly key: CryptoKey,
+    private readonly key: KeyObject,
     readonly kid: string,
     private readonly issuer: string,
     private readonly audience: string,
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.header = b64json({ alg: ACCESS_ALG, typ: ACCESS_TOKEN_TYPE, kid });
+  }
 
   static async create(record: SigningKeyRecord, opts: { issuer: string; audience: string; ttlSeconds: number; clock: Clock }) {
-    const key = (await importJWK(record.privateJwk, ACCESS_ALG)) as CryptoKey;
+    const key = createPrivateKey({ key: record.privateJwk as JsonWebKey, format: 'jwk' });
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('the access-token signing key must be Ed25519');
     return new AccessTokenSigner(key, record.kid, opts.issuer, opts.audience, opts.ttlSeconds, opts.clock);
   }
 
-  /** `capSeconds` keeps an access token from outliving its session. */
+  /** `capAtMs` keeps an access token from outliving its session. */
   async sign(userId: string, sessionId: string, jti: string, capAtMs?: number): Promise<{ token: string; expiresAt: number }> {
     const iat = Math.floor(this.clock.now() / 1000);
     let exp = iat + this.ttlSeconds;
     if (capAtMs !== undefined) exp = Math.min(exp, Math.floor(capAtMs / 1000));
-    const token = await new SignJWT({ sid: sessionId })
-      .setProtectedHeader({ alg: ACCESS_ALG, typ: ACCESS_TOKEN_TYPE, kid: this.kid })
-      .setSubject(userId)
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .setJti(jti)
-      .sign(this.key);
-    return { token, expiresAt: exp * 1000 };
+    const payload = b64json({ sid: sessionId, sub: userId, iss: this.issuer, aud: this.audience, iat, exp, jti });
+    const input = `${this.header}.${payload}`;
+    const signature = cryptoSign(null, Buffer.from(input), this.key).toString('base64url');
+    return { token: `${input}.${signature}`, expiresAt: exp * 1000 };
   }
 }
+
+const b64json = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A key set looked up by `kid`; `kid` is never used as a path or query. */
 export type KeyLookup = (kid: string) => CryptoKey | undefined;
