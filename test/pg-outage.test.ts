@@ -16,10 +16,59 @@ const why = await servicesProblem({ pg: true });
 
 describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
   const schema = uniqueName();
+  const otherSchema = uniqueName();
   const tmp = tempDir();
   after(async () => {
     await dropSchema(schema);
+    await dropSchema(otherSchema);
     tmp.cleanup();
+  });
+
+  test('a journal file shared with another deployment never applies a logout to the wrong database', async () => {
+    const target = new URL(PG_URL);
+    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.open();
+    const viaProxy = new URL(PG_URL);
+    viaProxy.port = String(proxy.port);
+    const journalPath = join(tmp.dir, 'shared-journal.db');
+    const x = await createLatchkey({ store: await PostgresStore.open(viaProxy.toString(), { schema: otherSchema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 50 });
+    const y = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema: `${otherSchema}_y` }), journalPath, journalReplayMs: 50 });
+    try {
+      const ctx = { ip: null, userAgent: null };
+      await x.authority.register({ email: 'x@example.com', password: 'correct horse battery staple' }, ctx);
+      const s = await x.authority.login({ email: 'x@example.com', password: 'correct horse battery staple' }, ctx);
+      await proxy.cut();
+      assert.equal((await x.authority.logout({ refreshTokens: [s.refreshToken], scope: 'session' }, ctx)).outcome, 'journaled');
+      await new Promise((r) => setTimeout(r, 400)); // several replay passes of node Y
+      assert.equal(x.journal!.pending(), 1, "node Y (another database) left node X's entry alone");
+      assert.equal(y.journal!.pending(), 0);
+      await proxy.open();
+      await eventually(() => x.journal!.pending() === 0, 10_000, 'node X to apply its own entry');
+      assert.ok((await x.store.findSession(s.sessionId))?.revokedAt, 'revoked in the right database');
+    } finally {
+      await x.close();
+      await y.close();
+      await proxy.cut();
+      await dropSchema(`${otherSchema}_y`);
+    }
+  });
+
+  test('several nodes on PostgreSQL without Redis: each verification asks the database, so a logout elsewhere is refused at once', async () => {
+    const a = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema: `${schema}_nr` }), journalPath: join(tmp.dir, 'a.db'), revocationPollMs: 3_600_000 });
+    const b = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema: `${schema}_nr` }), journalPath: join(tmp.dir, 'b.db'), revocationPollMs: 3_600_000 });
+    try {
+      const ctx = { ip: null, userAgent: null };
+      await a.authority.register({ email: 'nr@example.com', password: 'correct horse battery staple' }, ctx);
+      const s = await a.authority.login({ email: 'nr@example.com', password: 'correct horse battery staple' }, ctx);
+      await a.verifier.verify(s.accessToken);
+      await b.authority.logout({ refreshTokens: [s.refreshToken], scope: 'session' }, ctx);
+      await assert.rejects(a.verifier.verify(s.accessToken));
+      await assert.rejects(a.authority.authenticate(s.accessToken));
+    } finally {
+      await a.close();
+      await b.close();
+      await dropSchema(`${schema}_nr`);
+    }
   });
 
   test('the user still gets success and a cleared cookie; the node refuses the session at once; the revocation is applied when the database returns, even after a restart', async () => {

@@ -3,6 +3,8 @@ import type { LogoutScope } from '../core/authority/logout.js';
 /** A logout that could not reach the database, kept on this node until it can. Holds no token: only ids and hashes. */
 export interface JournalEntry {
   id: number;
+  /** The database this logout belongs to: a journal file shared by several deployments never applies it elsewhere. */
+  deployment: string;
   at: number;
   scope: LogoutScope;
   /** Refresh tokens as `{ id, secretHash }` (base64 SHA-256 of the secret, as the store keeps it). */

@@ -98,7 +98,11 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
 
   const redis = typeof opts.redis === 'string' ? connectRedis(opts.redis, opts.log) : (opts.redis ?? null);
   if (redis) await whenReady(redis);
-  const bus = opts.bus ?? (redis ? new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log }) : inProcessBus);
+  // Without Redis, a database server may be shared by several nodes this one cannot hear:
+  // then every verification asks the database (the bus never reports itself healthy).
+  const bus =
+    opts.bus ??
+    (redis ? new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log }) : store.dialect === 'sqlite' ? inProcessBus : { ...inProcessBus, healthy: () => false });
   const revocations = new RevocationSet(clock, retainMs);
   await bus.start((ids) => revocations.add(ids));
   const verifier = await createVerifier({
@@ -118,7 +122,8 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
   const onRevoked = (ids: string[], reason: string) => listeners.forEach((l) => l(ids, reason));
   // With a database server, a logout must survive that server being down: a journal on this node's disk.
   const journal = store.dialect === 'sqlite' ? undefined : new SqliteJournal(opts.journalPath ?? DEFAULT_JOURNAL);
-  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, refusedTokenIds: journal ? new Set() : undefined });
+  const deploymentId = journal ? await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url')) : undefined;
+  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, deploymentId, refusedTokenIds: journal ? new Set() : undefined });
   const replayer = journal ? new JournalReplayer(authority.deps, opts.journalReplayMs ?? 1000, opts.log) : null;
   replayer?.start();
   return {

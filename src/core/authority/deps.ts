@@ -37,6 +37,8 @@ export interface AuthorityDeps {
   policy: SessionPolicy;
   /** Where logouts go while the database is unreachable (PostgreSQL deployments). */
   journal?: RevocationJournal;
+  /** Identity of the database (a random id kept in it), stamped on journal entries. */
+  deploymentId?: string;
   /** Refresh-token ids this node refuses because their logout is journaled, not yet applied. */
   refusedTokenIds?: Set<string>;
   /** Called after every committed revocation (metrics, bus). */

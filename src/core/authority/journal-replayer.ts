@@ -17,8 +17,13 @@ export class JournalReplayer {
     private readonly log?: { warn(obj: object, msg: string): void },
   ) {}
 
+  /** Entries of this node's database only: another deployment's are left for it. */
+  private own() {
+    return this.deps.journal!.list().filter((e) => e.deployment === this.deps.deploymentId);
+  }
+
   start(): void {
-    for (const e of this.deps.journal!.list()) {
+    for (const e of this.own()) {
       for (const t of e.tokens) this.deps.refusedTokenIds!.add(t.id);
       if (e.sessionId && e.scope !== 'others') this.deps.revocations.add([e.sessionId], e.at);
     }
@@ -30,7 +35,7 @@ export class JournalReplayer {
   replay(): Promise<void> {
     this.running ??= (async () => {
       const journal = this.deps.journal!;
-      for (const entry of journal.list()) {
+      for (const entry of this.own()) {
         try {
           await replayJournaled(this.deps, entry);
         } catch (err) {
@@ -45,7 +50,7 @@ export class JournalReplayer {
   }
 
   pending(): number {
-    return this.deps.journal!.list().length;
+    return this.own().length;
   }
 
   async stop(): Promise<void> {

@@ -60,7 +60,7 @@ async function journal(deps: AuthorityDeps, input: LogoutInput, ctx: RequestCont
   ];
   const sessionId = input.access?.sid ?? null;
   if (tokens.length === 0 && !sessionId) return { outcome: 'no_session', revokedSessionIds: [], userId: null };
-  deps.journal!.append({ at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+  deps.journal!.append({ deployment: deps.deploymentId ?? '', at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
   for (const t of tokens) deps.refusedTokenIds?.add(t.id);
   if (sessionId && input.scope !== 'others') await revoked(deps, [sessionId], 'logout');
   return { outcome: 'journaled', revokedSessionIds: sessionId && input.scope !== 'others' ? [sessionId] : [], userId: input.access?.sub ?? null };
