@@ -34,11 +34,6 @@ export function installBasics(app: FastifyInstance, opts: { error: ErrorRenderer
   // Any other content type: the body is not read as input.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => done(null, undefined));
 
-  // A body-less request to a route that tolerates any body is validated as `{}`,
-  // not failed and formatted as a schema error on every logout.
-  app.addHook('preValidation', async (req) => {
-    if (req.body === undefined && req.routeOptions.config?.lenientBody) req.body = {};
-  });
   app.addHook('onRequest', csrfGuard(opts.trustedOrigins));
   app.addHook('onSend', async (_req, reply) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');

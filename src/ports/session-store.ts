@@ -38,8 +38,12 @@ export interface SessionStore {
   /** Revokes every live session of a user, optionally sparing one. Returns revoked ids. */
   revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]>;
   listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]>;
-  /** Sessions revoked at or after `since` (for revocation catch-up), oldest first. */
-  revokedSince(since: number, limit: number): Promise<Array<{ id: string; revokedAt: number }>>;
+  /**
+   * Sessions revoked after the position (`since`, `afterId`) in (revokedAt, id)
+   * order, oldest first: keyset pages, so any number of revocations sharing one
+   * timestamp are all read. Without `afterId`: revoked at or after `since`.
+   */
+  revokedSince(since: number, limit: number, afterId?: string): Promise<Array<{ id: string; revokedAt: number }>>;
 
   appendAudit(audit: AuditEvent[]): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditRow[]>;

@@ -146,6 +146,26 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       assert.deepEqual(await store.revokedSince(T0 + 101, 10), []);
     });
 
+    test('revocations sharing one timestamp are read in keyset pages, each exactly once', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const s = session(u.id);
+        await store.createSession(s, token(s.id), []);
+        ids.push(s.id);
+      }
+      assert.equal((await store.revokeUserSessions(u.id, 'admin', T0 + 500, [])).length, 7);
+      const seen: string[] = [];
+      let page = await store.revokedSince(T0 + 500, 3);
+      while (page.length) {
+        seen.push(...page.map((r) => r.id));
+        const last = page[page.length - 1]!;
+        page = await store.revokedSince(last.revokedAt, 3, last.id);
+      }
+      assert.deepEqual(seen, [...ids].sort());
+    });
+
     test('changing a password and disabling an account revoke every live session', async () => {
       const u = user();
       await store.createUser(u, []);

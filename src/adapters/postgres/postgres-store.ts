@@ -173,7 +173,7 @@ const SQL = {
     SELECT id FROM r ORDER BY created_at, id`,
   sessionsOfUser: `SELECT * FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`,
   activeSessionsOfUser: `SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND idle_expires_at > $2 AND absolute_expires_at > $2 ORDER BY last_seen_at DESC`,
-  revokedSince: `SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 ORDER BY revoked_at LIMIT $2`,
+  revokedSince: `SELECT id, revoked_at FROM sessions WHERE revoked_at > $1 OR (revoked_at = $1 AND id > $3) ORDER BY revoked_at, id LIMIT $2`,
   appendAudit: auditInsert(1),
   getSecret: `SELECT value FROM secrets WHERE name = $1`,
   insertSecret: `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
@@ -339,8 +339,8 @@ export class PostgresStore implements SessionStore {
     return rows.map((r) => toSession(r));
   }
 
-  async revokedSince(since: number, limit: number) {
-    return (await this.run('revokedSince', [since, limit])).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
+  async revokedSince(since: number, limit: number, afterId = '') {
+    return (await this.run('revokedSince', [since, limit, afterId])).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
   }
 
   async appendAudit(audit: AuditEvent[]): Promise<void> {

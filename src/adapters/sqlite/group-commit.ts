@@ -13,10 +13,25 @@ export class GroupCommitter {
   /** Committed transactions, for tests and metrics. */
   commits = 0;
 
+  /** Built once: better-sqlite3 makes a nested transaction() a SAVEPOINT. */
+  private readonly inSavepoint: (run: () => unknown) => unknown;
+  private readonly inTransaction: (batch: Op[], outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }>) => void;
+
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 512,
-  ) {}
+  ) {
+    this.inSavepoint = db.transaction((run: () => unknown) => run());
+    this.inTransaction = db.transaction((batch: Op[], outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }>) => {
+      for (const op of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(op.run) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+  }
 
   write<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -37,15 +52,7 @@ export class GroupCommitter {
     this.queue = [];
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      this.db.transaction(() => {
-        for (const op of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.db.transaction(op.run)() });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
+      this.inTransaction(batch, outcomes);
       this.commits++;
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.

@@ -70,10 +70,8 @@ export class SqliteStore implements SessionStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    // Hot-path lookups hit the page cache, not a read() per page: a 64 MiB cache and memory-mapped reads.
+    // Hot-path lookups stay in the page cache (64 MiB instead of 2 MiB).
     this.db.pragma('cache_size = -65536');
-    this.db.pragma('mmap_size = 268435456');
-    this.db.pragma('temp_store = MEMORY');
     migrateSqlite(this.db);
     this.committer = new GroupCommitter(this.db);
     const p = (sql: string) => this.db.prepare(sql);
@@ -100,7 +98,7 @@ export class SqliteStore implements SessionStore {
       liveSessionIds: p(`SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL`),
       sessionsOfUser: p(`SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC`),
       activeSessionsOfUser: p(`SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY last_seen_at DESC`),
-      revokedSince: p(`SELECT id, revoked_at FROM sessions WHERE revoked_at >= ? ORDER BY revoked_at LIMIT ?`),
+      revokedSince: p(`SELECT id, revoked_at FROM sessions WHERE revoked_at > @since OR (revoked_at = @since AND id > @after) ORDER BY revoked_at, id LIMIT @limit`),
       insertAudit: p(`INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
         VALUES (@at, @event, @userId, @subject, @sessionHash, @ip, @userAgent, @outcome, @detail)`),
       getSecret: p(`SELECT value FROM secrets WHERE name = ?`),
@@ -211,8 +209,8 @@ export class SqliteStore implements SessionStore {
     return rows.map((r) => toSession(r));
   }
 
-  async revokedSince(since: number, limit: number) {
-    return (this.s.revokedSince.all(since, limit) as Row[]).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
+  async revokedSince(since: number, limit: number, afterId = '') {
+    return (this.s.revokedSince.all({ since, after: afterId, limit }) as Row[]).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
   }
 
   async appendAudit(audit: AuditEvent[]): Promise<void> {

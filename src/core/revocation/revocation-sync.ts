@@ -20,12 +20,18 @@ export class RevocationSync {
 
   async catchUp(): Promise<number> {
     let total = 0;
-    for (;;) {
-      const rows = await this.store.revokedSince(this.cursor, 5000);
+    // Keyset pages on (revokedAt, id): thousands of revocations with one timestamp
+    // (revoke-all of a large user) are read page by page, never the same page again.
+    let afterId: string | undefined;
+    let since = this.cursor;
+    for (let page = 0; page < 10_000; page++) {
+      const rows = await this.store.revokedSince(since, 5000, afterId);
       for (const r of rows) this.set.add([r.id], r.revokedAt);
       total += rows.length;
       if (rows.length < 5000) break;
-      this.cursor = rows[rows.length - 1]!.revokedAt;
+      const last = rows[rows.length - 1]!;
+      since = last.revokedAt;
+      afterId = last.id;
     }
     // Re-read a small overlap next time: rows committed late with an earlier timestamp.
     this.cursor = Math.max(this.cursor, this.opts.now() - 5_000);

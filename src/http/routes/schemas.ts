@@ -19,14 +19,15 @@ export const registerBody = {
 } as const;
 
 export const refreshBody = {
-  type: 'object',
+  // null: a body-less request is valid, not a schema error built and formatted on every call.
+  type: ['object', 'null'],
   properties: {
     refreshToken: { type: 'string', maxLength: 512, description: 'Only read when the request has no refresh cookie (mobile / non-web clients).' },
   },
 } as const;
 
 export const logoutBody = {
-  type: 'object',
+  type: ['object', 'null'],
   properties: {
     refreshToken: { type: 'string', description: 'Only read when the request has no refresh cookie.' },
     scope: { type: 'string', enum: ['session', 'all', 'others'], description: 'Which sessions to end (native profile). Default: session.' },
