@@ -761,7 +761,7 @@ The delay includes one HTTP round trip to node B, so it is an upper bound on the
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${extra}
 
-Server CPU µs/req is the steadiest number to compare across runs: unlike req/s it barely moves when other processes compete for the CPU (time blocked in fsync is not CPU time, though).
+Server CPU µs/req is the steadiest number to compare across runs: unlike req/s it barely moves when other processes compete for the CPU (time blocked in fsync is not CPU time, though). For the pg-* rows, \"other CPU\" includes the PostgreSQL server's own processes (the database is on this machine), so they are always marked noisy; their server CPU µs/req covers the Latchkey process only.
 ${budget ? `\n${budget}` : ''}${base && base.loadgen_cpu_pct >= 90 ? `\nThe baseline is bound by the load generator (${base.loadgen_cpu_pct}% of a core for autocannon, ${base.server_cpu_pct}% for the Fastify server): bare Fastify could go faster with a separate client machine, so on other hardware the ratios would be lower, not higher.\n` : ''}
 ## Correctness checks (database read after the server stopped)
 
