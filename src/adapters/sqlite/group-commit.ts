@@ -1,11 +1,20 @@
 import type { Database } from 'better-sqlite3';
 
 type Op = { run: () => unknown; resolve: (v: any) => void; reject: (e: unknown) => void };
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Makes committed WAL frames durable without blocking the event loop (fsync on libuv's thread pool). */
+export type DurableSync = (done: (err: NodeJS.ErrnoException | null) => void) => void;
 
 /**
  * Group commit: writes queued during one turn of the event loop run in ONE
- * transaction (one fsync), then every caller is answered. Each write runs in
- * its own savepoint, so one failing write rolls back alone.
+ * transaction, then ONE fsync, then every caller is answered. Each write runs
+ * in its own savepoint, so one failing write rolls back alone.
+ *
+ * With `sync`, the COMMIT itself does not fsync (WAL, synchronous=NORMAL) and
+ * the fsync of the WAL runs off the event loop: the next batch is built and
+ * committed while the disk syncs the previous one, and nobody is answered
+ * before the frames of their write are on disk.
  */
 export class GroupCommitter {
   private queue: Op[] = [];
@@ -15,14 +24,17 @@ export class GroupCommitter {
 
   /** Built once: better-sqlite3 makes a nested transaction() a SAVEPOINT. */
   private readonly inSavepoint: (run: () => unknown) => unknown;
-  private readonly inTransaction: (batch: Op[], outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }>) => void;
+  private readonly inTransaction: (batch: Op[], outcomes: Outcome[]) => void;
+  private syncing = 0;
+  private idle: Array<() => void> = [];
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 512,
+    private readonly sync?: DurableSync,
   ) {
     this.inSavepoint = db.transaction((run: () => unknown) => run());
-    this.inTransaction = db.transaction((batch: Op[], outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }>) => {
+    this.inTransaction = db.transaction((batch: Op[], outcomes: Outcome[]) => {
       for (const op of batch) {
         try {
           outcomes.push({ ok: true, value: this.inSavepoint(op.run) });
@@ -50,7 +62,7 @@ export class GroupCommitter {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
       this.inTransaction(batch, outcomes);
       this.commits++;
@@ -59,10 +71,26 @@ export class GroupCommitter {
       for (const op of batch) op.reject(error);
       return;
     }
-    batch.forEach((op, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) op.resolve(o.value);
-      else op.reject(o.error);
+    if (!this.sync) return answer(batch, outcomes);
+    this.syncing++;
+    this.sync((err) => {
+      if (err) for (const op of batch) op.reject(err); // committed, but not known to be on disk: nobody is told it is
+      else answer(batch, outcomes);
+      if (--this.syncing === 0) for (const wake of this.idle.splice(0)) wake();
     });
   }
+
+  /** Commits what is queued and waits until every batch is on disk (shutdown). */
+  async drain(): Promise<void> {
+    this.flush();
+    if (this.syncing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+}
+
+function answer(batch: Op[], outcomes: Outcome[]): void {
+  batch.forEach((op, i) => {
+    const o = outcomes[i]!;
+    if (o.ok) op.resolve(o.value);
+    else op.reject(o.error);
+  });
 }
