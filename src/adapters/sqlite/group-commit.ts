@@ -25,7 +25,8 @@ export class GroupCommitter {
   /** Built once: better-sqlite3 makes a nested transaction() a SAVEPOINT. */
   private readonly inSavepoint: (run: () => unknown) => unknown;
   private readonly inTransaction: (batch: Op[], outcomes: Outcome[]) => void;
-  private syncing = 0;
+  private syncing = false;
+  private unsynced: Array<{ batch: Op[]; outcomes: Outcome[] }> = [];
   private idle: Array<() => void> = [];
 
   constructor(
@@ -72,18 +73,32 @@ export class GroupCommitter {
       return;
     }
     if (!this.sync) return answer(batch, outcomes);
-    this.syncing++;
-    this.sync((err) => {
-      if (err) for (const op of batch) op.reject(err); // committed, but not known to be on disk: nobody is told it is
-      else answer(batch, outcomes);
-      if (--this.syncing === 0) for (const wake of this.idle.splice(0)) wake();
+    this.unsynced.push({ batch, outcomes });
+    this.syncNext();
+  }
+
+  /** At most one fsync in flight: batches committed meanwhile share the next one. */
+  private syncNext(): void {
+    if (this.syncing || this.unsynced.length === 0) {
+      if (!this.syncing) for (const wake of this.idle.splice(0)) wake();
+      return;
+    }
+    this.syncing = true;
+    const group = this.unsynced.splice(0);
+    this.sync!((err) => {
+      this.syncing = false;
+      for (const { batch, outcomes } of group) {
+        if (err) for (const op of batch) op.reject(err); // committed, but not known to be on disk: nobody is told it is
+        else answer(batch, outcomes);
+      }
+      this.syncNext();
     });
   }
 
   /** Commits what is queued and waits until every batch is on disk (shutdown). */
   async drain(): Promise<void> {
     this.flush();
-    if (this.syncing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.syncing || this.unsynced.length) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 }
 
