@@ -1,52 +1,8 @@
 import { asStoreError } from './errors.js';
 import type { GatewayStore, OutboxItem, OutboxState } from '../../ports/gateway-store.js';
 import type { AuditEvent } from '../../ports/records.js';
-import type { PostgresStore } from './postgres-store.js';
-
-type Row = Record<string, any>;
-
-const toItem = (r: Row): OutboxItem => ({
-  id: r.id,
-  kind: r.kind,
-  tokenHash: r.token_hash,
-  payload: r.payload,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastStatus: r.last_status ?? null,
-  lastError: r.last_error ?? null,
-  deliveredAt: r.delivered_at ?? null,
-  expiredAt: r.expired_at ?? null,
-});
-
-/**
- * The audit `INSERT` of a batch of events passed as nine parallel arrays from
- * `$first` on (see {@link auditParams}), so any number of events rides in the
- * same statement as the change it records. Same shape as the session store's.
- */
-function auditInsert(first: number): string {
-  const p = (i: number) => `$${first + i}`;
-  return `INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
-    SELECT e.at, e.event, e.user_id, e.subject, e.session_hash, e.ip, e.user_agent, e.outcome, e.detail::jsonb
-    FROM unnest(${p(0)}::bigint[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::text[])
-      WITH ORDINALITY AS e(at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail, ord)
-    ORDER BY e.ord`;
-}
-
-function auditParams(events: AuditEvent[]): unknown[] {
-  return [
-    events.map((e) => e.at),
-    events.map((e) => e.event),
-    events.map((e) => e.userId),
-    events.map((e) => e.subject),
-    events.map((e) => e.sessionHash),
-    events.map((e) => e.ip),
-    events.map((e) => e.userAgent),
-    events.map((e) => e.outcome),
-    events.map((e) => (e.detail ? JSON.stringify(e.detail) : null)),
-  ];
-}
+import { auditInsert, auditParams, type PostgresStore } from './postgres-store.js';
+import { toOutboxItem as toItem, type Row } from '../row-records.js';
 
 const PENDING = 'delivered_at IS NULL AND expired_at IS NULL';
 

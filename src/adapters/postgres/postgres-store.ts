@@ -4,8 +4,7 @@ import type { SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
-
-type Row = Record<string, any>;
+import { toAudit, toSession, toToken, toUser, type Row } from '../row-records.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -23,50 +22,8 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
-const toUser = (r: Row): UserRecord => ({
-  id: r.id,
-  email: r.email,
-  name: r.name ?? null,
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at ?? null,
-});
 
-const toSession = (r: Row, p = ''): SessionRecord => ({
-  id: r[`${p}id`],
-  userId: r[`${p}user_id`],
-  createdAt: r[`${p}created_at`],
-  lastSeenAt: r[`${p}last_seen_at`],
-  idleExpiresAt: r[`${p}idle_expires_at`],
-  absoluteExpiresAt: r[`${p}absolute_expires_at`],
-  ip: r[`${p}ip`] ?? null,
-  userAgent: r[`${p}user_agent`] ?? null,
-  revokedAt: r[`${p}revoked_at`] ?? null,
-  revokeReason: r[`${p}revoke_reason`] ?? null,
-});
 
-const toToken = (r: Row): RefreshTokenRecord => ({
-  id: r.id,
-  sessionId: r.session_id,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  rotatedAt: r.rotated_at ?? null,
-  successorId: r.successor_id ?? null,
-  successorSealed: r.successor_sealed ?? null,
-});
-
-const toAudit = (r: Row): AuditRow => ({
-  id: r.id,
-  at: r.at,
-  event: r.event,
-  userId: r.user_id ?? null,
-  subject: r.subject ?? null,
-  sessionHash: r.session_hash ?? null,
-  ip: r.ip ?? null,
-  userAgent: r.user_agent ?? null,
-  outcome: r.outcome,
-  detail: r.detail ?? null,
-});
 
 const INT8_OID = 20;
 
@@ -83,7 +40,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * `$first` on (see {@link auditParams}) so any number of events is one statement;
  * `WITH ORDINALITY` keeps their ids in the caller's order.
  */
-function auditInsert(first: number, where = ''): string {
+export function auditInsert(first: number, where = ''): string {
   const p = (i: number) => `$${first + i}`;
   return `INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
     SELECT e.at, e.event, e.user_id, e.subject, e.session_hash, e.ip, e.user_agent, e.outcome, e.detail::jsonb
@@ -93,7 +50,7 @@ function auditInsert(first: number, where = ''): string {
     ORDER BY e.ord`;
 }
 
-function auditParams(events: AuditEvent[]): unknown[] {
+export function auditParams(events: AuditEvent[]): unknown[] {
   return [
     events.map((e) => e.at),
     events.map((e) => e.event),

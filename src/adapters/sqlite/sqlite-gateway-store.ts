@@ -1,23 +1,7 @@
 import type { GatewayStore, OutboxItem, OutboxState } from '../../ports/gateway-store.js';
 import type { AuditEvent } from '../../ports/records.js';
 import type { SqliteStore } from './sqlite-store.js';
-
-type Row = Record<string, any>;
-
-const toItem = (r: Row): OutboxItem => ({
-  id: r.id,
-  kind: r.kind,
-  tokenHash: r.token_hash,
-  payload: r.payload,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastStatus: r.last_status ?? null,
-  lastError: r.last_error ?? null,
-  deliveredAt: r.delivered_at ?? null,
-  expiredAt: r.expired_at ?? null,
-});
+import { toOutboxItem as toItem, type Row } from '../row-records.js';
 
 const STATE_WHERE: Record<OutboxState, string> = {
   pending: 'delivered_at IS NULL AND expired_at IS NULL',

@@ -4,54 +4,8 @@ import { dirname } from 'node:path';
 import type { SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
+import { toAudit, toSession, toToken, toUser, type Row } from '../row-records.js';
 import { migrateSqlite } from './migrate.js';
-
-type Row = Record<string, any>;
-
-const toUser = (r: Row): UserRecord => ({
-  id: r.id,
-  email: r.email,
-  name: r.name ?? null,
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at ?? null,
-});
-
-const toSession = (r: Row, p = ''): SessionRecord => ({
-  id: r[`${p}id`],
-  userId: r[`${p}user_id`],
-  createdAt: r[`${p}created_at`],
-  lastSeenAt: r[`${p}last_seen_at`],
-  idleExpiresAt: r[`${p}idle_expires_at`],
-  absoluteExpiresAt: r[`${p}absolute_expires_at`],
-  ip: r[`${p}ip`] ?? null,
-  userAgent: r[`${p}user_agent`] ?? null,
-  revokedAt: r[`${p}revoked_at`] ?? null,
-  revokeReason: r[`${p}revoke_reason`] ?? null,
-});
-
-const toToken = (r: Row): RefreshTokenRecord => ({
-  id: r.id,
-  sessionId: r.session_id,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  rotatedAt: r.rotated_at ?? null,
-  successorId: r.successor_id ?? null,
-  successorSealed: r.successor_sealed ?? null,
-});
-
-const toAudit = (r: Row): AuditRow => ({
-  id: r.id,
-  at: r.at,
-  event: r.event,
-  userId: r.user_id ?? null,
-  subject: r.subject ?? null,
-  sessionHash: r.session_hash ?? null,
-  ip: r.ip ?? null,
-  userAgent: r.user_agent ?? null,
-  outcome: r.outcome,
-  detail: r.detail ? JSON.parse(r.detail) : null,
-});
 
 /**
  * The default store: one SQLite file in WAL mode with `synchronous=FULL`, so

@@ -1,0 +1,68 @@
+import type { OutboxItem } from '../ports/gateway-store.js';
+import type { AuditRow, RefreshTokenRecord, SessionRecord, UserRecord } from '../ports/records.js';
+
+/** A database row as both drivers return it: snake_case columns, times already numbers. */
+export type Row = Record<string, any>;
+
+/** Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes). */
+export const toUser = (r: Row): UserRecord => ({
+  id: r.id,
+  email: r.email,
+  name: r.name ?? null,
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
+  disabledAt: r.disabled_at ?? null,
+});
+
+/** `p` is a column prefix, for a session joined under aliases (`s_id`, …). */
+export const toSession = (r: Row, p = ''): SessionRecord => ({
+  id: r[`${p}id`],
+  userId: r[`${p}user_id`],
+  createdAt: r[`${p}created_at`],
+  lastSeenAt: r[`${p}last_seen_at`],
+  idleExpiresAt: r[`${p}idle_expires_at`],
+  absoluteExpiresAt: r[`${p}absolute_expires_at`],
+  ip: r[`${p}ip`] ?? null,
+  userAgent: r[`${p}user_agent`] ?? null,
+  revokedAt: r[`${p}revoked_at`] ?? null,
+  revokeReason: r[`${p}revoke_reason`] ?? null,
+});
+
+export const toToken = (r: Row): RefreshTokenRecord => ({
+  id: r.id,
+  sessionId: r.session_id,
+  secretHash: r.secret_hash,
+  createdAt: r.created_at,
+  rotatedAt: r.rotated_at ?? null,
+  successorId: r.successor_id ?? null,
+  successorSealed: r.successor_sealed ?? null,
+});
+
+/** SQLite keeps `detail` as JSON text, PostgreSQL as JSONB (already parsed). */
+export const toAudit = (r: Row): AuditRow => ({
+  id: r.id,
+  at: r.at,
+  event: r.event,
+  userId: r.user_id ?? null,
+  subject: r.subject ?? null,
+  sessionHash: r.session_hash ?? null,
+  ip: r.ip ?? null,
+  userAgent: r.user_agent ?? null,
+  outcome: r.outcome,
+  detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : (r.detail ?? null),
+});
+
+export const toOutboxItem = (r: Row): OutboxItem => ({
+  id: r.id,
+  kind: r.kind,
+  tokenHash: r.token_hash,
+  payload: r.payload,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastStatus: r.last_status ?? null,
+  lastError: r.last_error ?? null,
+  deliveredAt: r.delivered_at ?? null,
+  expiredAt: r.expired_at ?? null,
+});
