@@ -7,30 +7,15 @@ import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
 import { PostgresGatewayStore } from '../src/adapters/postgres/postgres-gateway-store.js';
+import { PG_URL, pgUnreachable, shown } from './helpers/services.js';
 
-// DATABASE_URL is also Latchkey's own `--db` variable, so a sqlite: value there is not ours.
-const fromEnv = [process.env.LATCHKEY_TEST_DATABASE_URL, process.env.DATABASE_URL].find((u) => u && /^postgres(ql)?:\/\//.test(u));
-const DB_URL = fromEnv ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SHOWN = DB_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+const DB_URL = PG_URL;
+const SHOWN = shown(PG_URL);
 const OK = { status: 'success', message: 'Sesión cerrada', data: null };
 const CLEARED = 'refreshToken=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0';
 
-/** Why PostgreSQL cannot be used, or null when it answers within 2 s. */
-async function unreachable(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message || String(err);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
-const why = await unreachable(DB_URL);
+const why = await pgUnreachable(DB_URL);
 
 if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
   test('judicial gateway on PostgreSQL', () => {

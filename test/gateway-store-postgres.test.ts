@@ -6,31 +6,16 @@ import { gatewayStoreConformance, outboxItem } from './helpers/gateway-store-con
 import { PostgresStore, postgresConnectionString } from '../src/adapters/postgres/postgres-store.js';
 import { PostgresGatewayStore } from '../src/adapters/postgres/postgres-gateway-store.js';
 import type { OutboxItem } from '../src/ports/gateway-store.js';
+import { PG_URL, pgUnreachable, shown } from './helpers/services.js';
 
-// DATABASE_URL is also Latchkey's own `--db` variable, so a sqlite: value there is not ours.
-const fromEnv = [process.env.LATCHKEY_TEST_DATABASE_URL, process.env.DATABASE_URL].find((u) => u && /^postgres(ql)?:\/\//.test(u));
-const DB_URL = fromEnv ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SHOWN = DB_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+const DB_URL = PG_URL;
+const SHOWN = shown(PG_URL);
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Why PostgreSQL cannot be used, or null when it answers within 2 s. */
-async function unreachable(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message || String(err);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const freshSchema = () => `lk_test_${process.pid}_${randomBytes(6).toString('hex')}`;
 
-const why = await unreachable(DB_URL);
+const why = await pgUnreachable(DB_URL);
 
 if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
   test('PostgresGatewayStore', () => {

@@ -7,31 +7,12 @@ import { PostgresStore, postgresConnectionString } from '../src/adapters/postgre
 import { POSTGRES_MIGRATIONS } from '../src/adapters/postgres/migrations.js';
 import { openStore } from '../src/runtime/open-store.js';
 import type { AuditEvent } from '../src/ports/records.js';
+import { PG_URL, pgUnreachable, shown } from './helpers/services.js';
 
-// DATABASE_URL is also Latchkey's own `--db` variable, so a sqlite: value there is not ours.
-const fromEnv = [process.env.LATCHKEY_TEST_DATABASE_URL, process.env.DATABASE_URL].find((u) => u && /^postgres(ql)?:\/\//.test(u));
-const DB_URL = fromEnv ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SHOWN = DB_URL.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+const DB_URL = PG_URL;
+const SHOWN = shown(PG_URL);
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Why PostgreSQL cannot be used, or null when it answers within 2 s. */
-async function unreachable(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    return (err as Error).message || String(err);
-  }
-  try {
-    await client.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const ev = (event: string, userId: string | null, detail: Record<string, unknown> | null = null): AuditEvent => ({
   at: T0, event, userId, subject: null, sessionHash: null, ip: '127.0.0.1', userAgent: 'test', outcome: 'success', detail,
@@ -39,7 +20,7 @@ const ev = (event: string, userId: string | null, detail: Record<string, unknown
 
 const freshSchema = () => `lk_test_${process.pid}_${randomBytes(6).toString('hex')}`;
 
-const why = await unreachable(DB_URL);
+const why = await pgUnreachable(DB_URL);
 
 if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
   test('PostgresStore', () => {

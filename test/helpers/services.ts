@@ -12,18 +12,24 @@ export const REQUIRED = process.env.LATCHKEY_REQUIRE_SERVICES === '1';
 
 export const shown = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 
-async function pgProblem(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+/** Why PostgreSQL at `url` cannot be used (the driver's message), or null when it answers within 2 s. */
+export async function pgUnreachable(url = PG_URL): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   client.on('error', () => {});
   try {
     await client.connect();
     await client.query('SELECT 1');
     return null;
   } catch (err) {
-    return `PostgreSQL not reachable at ${shown(PG_URL)} (set DATABASE_URL): ${(err as Error).message}`;
+    return (err as Error).message || String(err);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+async function pgProblem(): Promise<string | null> {
+  const why = await pgUnreachable();
+  return why === null ? null : `PostgreSQL not reachable at ${shown(PG_URL)} (set DATABASE_URL): ${why}`;
 }
 
 async function redisProblem(): Promise<string | null> {
