@@ -114,12 +114,14 @@ describe('crocante profile (seed 001)', () => {
     const delivered = up.delivered.length;
     await c.post('/api/auth/logout');
     await eventually(() => up.delivered.length > delivered, 5000, 'the upstream logout');
-    const before = up.received.length;
+    // Only proxied calls count: an earlier test's owed upstream logout may still be retried meanwhile.
+    const proxied = () => up.received.filter((c) => c.path === '/things/1').length;
+    const before = proxied();
     const r = await new Client(gw.url).get('/api/things/1', { headers: { cookie: `crocante_session=${sealed}` } });
     assert.equal(r.status, 401);
     assert.equal(r.json.success, false);
     assert.deepEqual(r.setCookies, [CLEARED]);
-    assert.equal(up.received.length, before);
+    assert.equal(proxied(), before, 'the revoked session never reached the upstream');
     const twice = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: `crocante_session=${sealed}` } });
     assert.deepEqual(twice.json, { success: true });
   });
