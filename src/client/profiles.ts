@@ -1,3 +1,5 @@
+import { BIORE_PATHS, NATIVE_PATHS } from '../wire/paths.js';
+
 /** A signed-in user as the client reports it, whatever the profile's wire format. */
 export interface ClientUser {
   id: string;
@@ -61,16 +63,7 @@ const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'ob
 /** Latchkey's own contract: problem+json errors, `/auth/*`, logout scopes. */
 const native: ClientProfile = {
   name: 'native',
-  paths: {
-    register: '/auth/register',
-    login: '/auth/login',
-    refresh: '/auth/refresh',
-    logout: '/auth/logout',
-    logoutAll: null,
-    me: '/auth/me',
-    sessions: '/auth/sessions',
-    session: '/auth/sessions/:id',
-  },
+  paths: NATIVE_PATHS,
   envelope: 'plain',
   session: 'token',
   logoutOthers: 'scope',
@@ -85,16 +78,7 @@ const native: ClientProfile = {
 /** The bio.re API (seed 004): `/api/v1/auth/*` in `{success, data}` envelopes, `logout-all`. */
 const biore: ClientProfile = {
   name: 'biore',
-  paths: {
-    register: '/api/v1/auth/register',
-    login: '/api/v1/auth/login',
-    refresh: '/api/v1/auth/refresh',
-    logout: '/api/v1/auth/logout',
-    logoutAll: '/api/v1/auth/logout-all',
-    me: '/api/v1/auth/me',
-    sessions: '/api/v1/auth/sessions',
-    session: '/api/v1/auth/sessions/:id',
-  },
+  paths: BIORE_PATHS,
   envelope: 'success-data',
   session: 'token',
   // bio.re documents no "others" scope: end each other session by id.

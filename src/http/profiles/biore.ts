@@ -1,20 +1,11 @@
 import type { Profile } from './profile.js';
 import { sessionView, tokenView, userView } from './profile.js';
+import { BIORE_PATHS } from '../../wire/paths.js';
 
 /** The bio.re API (seed 004): `{success, data}` envelopes, `biore_refresh` cookie, logout 60/hour. */
 export const bioreProfile: Profile = {
   name: 'biore',
-  paths: {
-    register: '/api/v1/auth/register',
-    login: '/api/v1/auth/login',
-    refresh: '/api/v1/auth/refresh',
-    logout: '/api/v1/auth/logout',
-    logoutAll: '/api/v1/auth/logout-all',
-    me: '/api/v1/auth/me',
-    sessions: '/api/v1/auth/sessions',
-    session: '/api/v1/auth/sessions/:id',
-    password: null,
-  },
+  paths: { ...BIORE_PATHS, password: null },
   refreshCookie: (env) => ({
     name: 'biore_refresh',
     path: '/api/v1/auth',

@@ -1,22 +1,13 @@
 import type { Profile } from './profile.js';
 import { sessionView, tokenView, userView } from './profile.js';
+import { NATIVE_PATHS } from '../../wire/paths.js';
 
 const kebab = (code: string) => code.toLowerCase().replace(/_/g, '-');
 
 /** Latchkey's own best-practice contract: problem+json errors, prefixed cookies on HTTPS, logout scopes. */
 export const nativeProfile: Profile = {
   name: 'native',
-  paths: {
-    register: '/auth/register',
-    login: '/auth/login',
-    refresh: '/auth/refresh',
-    logout: '/auth/logout',
-    logoutAll: null,
-    me: '/auth/me',
-    sessions: '/auth/sessions',
-    session: '/auth/sessions/:id',
-    password: '/auth/password',
-  },
+  paths: { ...NATIVE_PATHS, password: '/auth/password' },
   // A path narrower than "/" cannot use __Host-, so the refresh cookie is __Secure- on HTTPS (RFC 6265bis).
   refreshCookie: (env) => ({
     name: env.secure ? '__Secure-latchkey_refresh' : 'latchkey_refresh',
