@@ -7,6 +7,7 @@ import { clearCookie, readCookieValues, serializeCookie, type CookieSpec } from 
 import { HttpProblem } from './errors.js';
 import { isLatchkeyError } from '../core/errors.js';
 import { createLimit } from './rate-limit.js';
+import { requestContext } from './request-context.js';
 import type { Metrics } from './metrics.js';
 import type { LimitBucket, Profile } from './profiles/profile.js';
 
@@ -28,12 +29,6 @@ export interface RouteKit {
   requireAccess(req: FastifyRequest): Promise<AccessClaims>;
   /** Like requireAccess, but null instead of a 401. */
   optionalAccess(req: FastifyRequest): Promise<AccessClaims | null>;
-}
-
-/** Who is asking, as the core sees it (IP already resolved through trusted proxies). */
-export function requestContext(req: FastifyRequest): RequestContext {
-  const ua = req.headers['user-agent'];
-  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
 }
 
 export function bearerToken(req: FastifyRequest): string | null {

@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimiter, RateLimitResult, RateLimitRule } from '../ports/rate-limiter.js';
 import type { AuditEvent } from '../ports/records.js';
 import { HttpProblem } from './errors.js';
+import { auditEvent } from '../core/authority/deps.js';
+import { requestContext } from './request-context.js';
 import type { Metrics } from './metrics.js';
 
 export type LimitFn = (req: FastifyRequest, reply: FastifyReply, bucket: string, key?: string) => Promise<void>;
@@ -31,10 +33,7 @@ export function createLimit(opts: {
     reply.header('RateLimit', `limit=${tightest.limit}, remaining=${tightest.remaining}, reset=${tightest.resetSeconds}`);
     if (r.allowed) return;
     opts.metrics.rateLimited.inc({ bucket });
-    const ua = req.headers['user-agent'];
-    await opts.audit([
-      { at: opts.now(), event: 'ratelimit.hit', userId: null, subject: null, sessionHash: null, ip: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, outcome: 'denied', detail: { bucket } },
-    ]);
+    await opts.audit([auditEvent({ clock: { now: opts.now } }, requestContext(req), 'ratelimit.hit', 'denied', { detail: { bucket } })]);
     throw new HttpProblem('RATE_LIMITED', `Too many requests. Try again in ${r.resetSeconds} seconds.`, { 'retry-after': String(r.resetSeconds) });
   };
 }

@@ -60,6 +60,12 @@ export async function revokeUpstream(
   deps.worker.kick();
 }
 
+/** The email a login body names, for the audit trail (never the password), or null. */
+export function subjectOf(body: unknown): string | null {
+  const email = (body as { email?: unknown } | null | undefined)?.email;
+  return typeof email === 'string' ? email.slice(0, 320) : null;
+}
+
 /** True when this node knows the key is revoked, or the database says so. */
 export async function isRevoked(deps: GatewayDeps, key: string): Promise<boolean> {
   if (deps.revocations.has(key)) return true;

@@ -2,7 +2,7 @@ import { LatchkeyError } from '../errors.js';
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, sha256Hex, type GatewayDeps } from './deps.js';
+import { isRevoked, revokeUpstream, sha256Hex, subjectOf, type GatewayDeps } from './deps.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, cookieFromSetCookie, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
 
 export interface RefreshCookieGatewayOptions {
@@ -43,7 +43,7 @@ export class RefreshCookieGateway {
   }
 
   async login(body: unknown, ctx: RequestContext): Promise<GatewayTokens> {
-    const subject = typeof (body as { email?: unknown })?.email === 'string' ? String((body as { email: string }).email).slice(0, 320) : null;
+    const subject = subjectOf(body);
     try {
       const { res, json } = await callUpstream(
         this.deps.upstream,

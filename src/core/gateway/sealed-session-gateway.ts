@@ -2,7 +2,7 @@ import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { LatchkeyError } from '../errors.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, sha256Hex, type GatewayDeps } from './deps.js';
+import { isRevoked, revokeUpstream, sha256Hex, subjectOf, type GatewayDeps } from './deps.js';
 import type { SessionKeyRing } from './session-key-ring.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
 
@@ -46,7 +46,7 @@ export class SealedSessionGateway {
 
   /** Signs in upstream and returns the sealed session (for the cookie) and its expiry. */
   async login(body: unknown, ctx: RequestContext): Promise<{ sealed: string; expiresAt: number }> {
-    const subject = typeof (body as { email?: unknown })?.email === 'string' ? String((body as { email: string }).email).slice(0, 320) : null;
+    const subject = subjectOf(body);
     try {
       const { json } = await callUpstream(
         this.deps.upstream,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SealedSessionGateway } from '../../core/gateway/sealed-session-gateway.js';
 import { clearChunked, readChunked, writeChunked } from '../chunked-cookie.js';
 import { HttpProblem } from '../errors.js';
-import { requestContext } from '../kit.js';
+import { requestContext } from '../request-context.js';
 import type { GatewayKit } from './gateway-kit.js';
 
 /**

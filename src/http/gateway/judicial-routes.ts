@@ -4,7 +4,7 @@ import type { RefreshCookieGateway } from '../../core/gateway/refresh-cookie-gat
 import { unverifiedJwtExpiry } from '../../core/gateway/token-fields.js';
 import { clearCookie, readCookieValues, serializeCookie } from '../cookies.js';
 import { HttpProblem } from '../errors.js';
-import { requestContext } from '../kit.js';
+import { requestContext } from '../request-context.js';
 import { JUDICIAL_MESSAGES } from './judicial.js';
 import type { GatewayKit } from './gateway-kit.js';
 
