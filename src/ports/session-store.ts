@@ -44,6 +44,12 @@ export interface SessionStore {
    * timestamp are all read. Without `afterId`: revoked at or after `since`.
    */
   revokedSince(since: number, limit: number, afterId?: string): Promise<Array<{ id: string; revokedAt: number }>>;
+  /**
+   * Optional: `false` when nothing but this store itself has written since the
+   * previous call, so every revocation is one it already reported and a
+   * revocation poll can be skipped. The first call answers `true`.
+   */
+  changedElsewhere?(): boolean;
 
   appendAudit(audit: AuditEvent[]): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditRow[]>;

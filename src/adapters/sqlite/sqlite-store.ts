@@ -17,6 +17,7 @@ export class SqliteStore implements SessionStore {
   readonly db: Database.Database;
   private readonly closeWal: () => void;
   private readonly s;
+  private dataVersion: number | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -66,6 +67,7 @@ export class SqliteStore implements SessionStore {
       insertAudit: p(`INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
         VALUES (@at, @event, @userId, @subject, @sessionHash, @ip, @userAgent, @outcome, @detail)`),
       getSecret: p(`SELECT value FROM secrets WHERE name = ?`),
+      dataVersion: p(`PRAGMA data_version`).pluck(),
       insertSecret: p(`INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`),
     };
   }
@@ -91,9 +93,11 @@ export class SqliteStore implements SessionStore {
     return r ? toUser(r) : null;
   }
 
-  async findUserById(id: string): Promise<UserRecord | null> {
-    const r = this.s.userById.get(id) as Row | undefined;
-    return r ? toUser(r) : null;
+  findUserById(id: string): Promise<UserRecord | null> {
+    return this.committer.read(() => {
+      const r = this.s.userById.get(id) as Row | undefined;
+      return r ? toUser(r) : null;
+    });
   }
 
   async changePassword(userId: string, passwordHash: string, at: number, audit: AuditEvent[]): Promise<string[]> {
@@ -124,14 +128,18 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  async findSession(id: string): Promise<SessionRecord | null> {
-    const r = this.s.sessionById.get(id) as Row | undefined;
-    return r ? toSession(r) : null;
+  findSession(id: string): Promise<SessionRecord | null> {
+    return this.committer.read(() => {
+      const r = this.s.sessionById.get(id) as Row | undefined;
+      return r ? toSession(r) : null;
+    });
   }
 
-  async findRefreshToken(id: string) {
-    const r = this.s.tokenWithSession.get(id) as Row | undefined;
-    return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+  findRefreshToken(id: string) {
+    return this.committer.read(() => {
+      const r = this.s.tokenWithSession.get(id) as Row | undefined;
+      return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+    });
   }
 
   async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
@@ -175,6 +183,18 @@ export class SqliteStore implements SessionStore {
 
   async revokedSince(since: number, limit: number, afterId = '') {
     return (this.s.revokedSince.all({ since, after: afterId, limit }) as Row[]).map((r) => ({ id: r.id as string, revokedAt: r.revoked_at as number }));
+  }
+
+  /**
+   * `PRAGMA data_version` moves only when ANOTHER connection (the CLI, another
+   * process) commits: while it stands still, every revocation in the file is
+   * one this store made and already reported, and a poll can be skipped.
+   */
+  changedElsewhere(): boolean {
+    const v = this.s.dataVersion.get() as number;
+    const changed = v !== this.dataVersion;
+    this.dataVersion = v;
+    return changed;
   }
 
   async appendAudit(audit: AuditEvent[]): Promise<void> {

@@ -19,6 +19,8 @@ export class RevocationSync {
   }
 
   async catchUp(): Promise<number> {
+    // Asked before the query: a write by someone else after this point moves it for the next poll.
+    if (this.store.changedElsewhere?.() === false) return this.advance(0);
     let total = 0;
     // Keyset pages on (revokedAt, id): thousands of revocations with one timestamp
     // (revoke-all of a large user) are read page by page, never the same page again.
@@ -33,6 +35,10 @@ export class RevocationSync {
       since = last.revokedAt;
       afterId = last.id;
     }
+    return this.advance(total);
+  }
+
+  private advance(total: number): number {
     // Re-read a small overlap next time: rows committed late with an earlier timestamp.
     this.cursor = Math.max(this.cursor, this.opts.now() - 5_000);
     this.set.prune();
