@@ -4,9 +4,19 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { ManualClock } from '../src/core/clock.js';
-import { startServer, type TestServer } from './helpers/server.js';
-import { Client, type Res } from './helpers/client.js';
+import { sha256, shortHash } from '../src/core/hash.js';
+import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
+import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import type { SessionStore } from '../src/ports/session-store.js';
+import type { LogoutInput } from '../src/core/authority/logout.js';
+import type { IssuedSession } from '../src/core/authority/issue.js';
+import { startServer, tempDir, type TestServer } from './helpers/server.js';
+import { Client, PASSWORD, type Res } from './helpers/client.js';
+import { PG_URL, REQUIRED, dropSchema, pgUnreachable, shown, uniqueName } from './helpers/services.js';
 import {
   PROFILES,
   SPECS,
@@ -204,3 +214,192 @@ for (const profile of PROFILES) {
     });
   });
 }
+
+const pgDown = await pgUnreachable();
+
+/**
+ * The one-call logout (SessionStore.revokeByRefreshTokens) and the step-by-step
+ * logout (findRefreshToken + revokeSession per session, used by stores without
+ * it) must leave the same effects: the same sessions revoked with the same
+ * reason and time, the same audit rows, the same answer. The same scenarios run
+ * against two authorities, one whose store hides the method.
+ */
+describe('logout by refresh token: the one-call store path and the step-by-step path leave the same effects', () => {
+  const ctx = { ip: '198.51.100.4', userAgent: 'parity-agent/1' };
+  type Calls = Record<string, number>;
+  type Backend = { name: string; skip?: string | false; open(): Promise<SessionStore>; cleanup(): Promise<void> };
+
+  /** The real store, counting the authority's calls; with `hide`, as if it had no revokeByRefreshTokens. */
+  function instrumented(real: SessionStore, hide: boolean, calls: Calls): SessionStore {
+    const hidden = (prop: PropertyKey) => hide && prop === 'revokeByRefreshTokens';
+    return new Proxy(real, {
+      has: (target, prop) => !hidden(prop) && Reflect.has(target, prop),
+      get(target, prop) {
+        if (hidden(prop)) return undefined;
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  }
+
+  /** Runs every scenario on one authority; returns what it left behind with ids replaced by labels. */
+  async function runScenarios(lk: Latchkey, clock: ManualClock, calls: Calls) {
+    const labels = new Map<string, string>();
+    const label = (kind: 'U' | 'S', raw: string | null) => {
+      if (raw === null) return null;
+      if (!labels.has(raw)) labels.set(raw, `${kind}${[...labels.values()].filter((l) => l.startsWith(kind)).length + 1}`);
+      return labels.get(raw)!;
+    };
+    const hashLabel = (h: string | null) => (h === null ? null : ([...labels].find(([raw, l]) => l.startsWith('S') && shortHash(raw) === h)?.[1] ?? `unlabelled:${h}`));
+    const emails = ['parity-a@example.com', 'parity-b@example.com'];
+    for (const email of emails) label('U', (await lk.authority.register({ email, password: PASSWORD }, ctx)).id);
+    const signIn = async (who = 0) => {
+      clock.advance(1000);
+      const s = await lk.authority.login({ email: emails[who]!, password: PASSWORD }, ctx);
+      label('S', s.sessionId);
+      return s;
+    };
+    const trace: unknown[] = [];
+    const storeCalls: Array<{ step: string; calls: Calls }> = [];
+    /** One logout, and everything it changed: its answer, its audit rows, the state of `sessions`, their access tokens. */
+    const logoutAndRecord = async (step: string, input: LogoutInput, sessions: IssuedSession[]) => {
+      clock.advance(1000);
+      const [newest] = await lk.store.queryAudit({ limit: 1 });
+      const before = { ...calls };
+      const r = await lk.authority.logout(input, ctx);
+      storeCalls.push({ step, calls: Object.fromEntries(Object.entries(calls).map(([k, n]) => [k, n - (before[k] ?? 0)]).filter(([, n]) => n !== 0)) });
+      const rows = (await lk.store.queryAudit({ limit: 100 })).filter((row) => row.id > (newest?.id ?? 0)).reverse();
+      trace.push({
+        step,
+        result: { outcome: r.outcome, revokedSessionIds: r.revokedSessionIds.map((id) => label('S', id)), userId: label('U', r.userId) },
+        audit: rows.map(({ id: _id, ...row }) => ({ ...row, userId: label('U', row.userId), sessionHash: hashLabel(row.sessionHash), at: row.at - clock.now() })),
+        sessions: await Promise.all(
+          sessions.map(async (s) => {
+            const row = await lk.store.findSession(s.sessionId);
+            const accessWorks = await lk.verifier.verify(s.accessToken).then(() => true, () => false);
+            return { session: label('S', s.sessionId), revokedAt: row?.revokedAt == null ? null : row.revokedAt - clock.now(), revokeReason: row?.revokeReason ?? null, accessWorks };
+          }),
+        ),
+      });
+    };
+    const claims = (s: IssuedSession) => lk.verifier.verify(s.accessToken);
+    const forged = (s: IssuedSession) => `${s.refreshToken.split('.')[0]}.${unknownTokenLike(s.refreshToken.split('.')[1]!)}`;
+
+    {
+      const s = await signIn();
+      await logoutAndRecord('one refresh token', { refreshTokens: [s.refreshToken], scope: 'session' }, [s]);
+      await logoutAndRecord('the same token again', { refreshTokens: [s.refreshToken], scope: 'session' }, [s]);
+    }
+    {
+      const s = await signIn();
+      clock.advance(1000);
+      const next = await lk.authority.refresh(s.refreshToken, ctx);
+      await logoutAndRecord('a rotated parent, its successor and the successor again', { refreshTokens: [next.refreshToken, s.refreshToken, next.refreshToken], scope: 'session' }, [s, next]);
+    }
+    {
+      const s = await signIn();
+      clock.advance(1000);
+      const next = await lk.authority.refresh(s.refreshToken, ctx);
+      clock.advance(11_000);
+      await assert.rejects(lk.authority.refresh(s.refreshToken, ctx), 'reuse after the grace window ends the session');
+      await logoutAndRecord('the successor of a session revoked by reuse detection', { refreshTokens: [next.refreshToken], scope: 'session' }, [s]);
+    }
+    {
+      const a = await signIn(0);
+      const b = await signIn(1);
+      await logoutAndRecord('tokens of two sessions of two users', { refreshTokens: [b.refreshToken, a.refreshToken], scope: 'session' }, [a, b]);
+    }
+    {
+      const a = await signIn();
+      const b = await signIn();
+      await logoutAndRecord('a refresh token wins over the access token of another session', { refreshTokens: [a.refreshToken], access: await claims(b), scope: 'session' }, [a, b]);
+    }
+    {
+      const s = await signIn();
+      await logoutAndRecord('a forged secret for a real token id, with the access token', { refreshTokens: [forged(s)], access: await claims(s), scope: 'session' }, [s]);
+    }
+    {
+      const s = await signIn();
+      await logoutAndRecord('an unknown token only', { refreshTokens: [unknownTokenLike(s.refreshToken)], scope: 'session' }, [s]);
+    }
+    {
+      const s = await signIn();
+      const [id, secret] = s.refreshToken.split('.') as [string, string];
+      await logoutAndRecord('a token known by id and secret hash (journal replay form)', { refreshTokens: [], refreshTokenHashes: [{ id, secretHash: sha256(secret).toString('base64') }], scope: 'session' }, [s]);
+    }
+    return { trace, storeCalls };
+  }
+
+  const tmp = tempDir();
+  const schemas: string[] = [];
+  const backends: Backend[] = [
+    { name: 'sqlite', open: async () => new SqliteStore(join(tmp.dir, `${randomBytes(6).toString('hex')}.db`)), cleanup: async () => {} },
+    {
+      name: 'postgres',
+      skip: pgDown !== null && !REQUIRED ? `PostgreSQL not reachable at ${shown(PG_URL)}: ${pgDown}` : false,
+      open: async () => {
+        const schema = uniqueName('lk_parity');
+        schemas.push(schema);
+        return PostgresStore.open(PG_URL, { schema, poolSize: 4 });
+      },
+      cleanup: async () => {
+        for (const schema of schemas.splice(0)) await dropSchema(schema);
+      },
+    },
+  ];
+  after(() => tmp.cleanup());
+
+  for (const backend of backends) {
+    test(`${backend.name}: same revocations, reasons, audit rows and answers on both paths`, { skip: backend.skip }, async () => {
+      const runs: Array<Awaited<ReturnType<typeof runScenarios>>> = [];
+      try {
+        for (const hide of [false, true]) {
+          const clock = new ManualClock();
+          const calls: Calls = {};
+          const lk = await createLatchkey({ store: instrumented(await backend.open(), hide, calls), clock, journalPath: join(tmp.dir, `journal-${backend.name}-${hide}.db`), revocationPollMs: 3_600_000 });
+          try {
+            runs.push(await runScenarios(lk, clock, calls));
+          } finally {
+            await lk.close();
+          }
+        }
+      } finally {
+        await backend.cleanup();
+      }
+      const [oneCall, stepwise] = runs as [Awaited<ReturnType<typeof runScenarios>>, Awaited<ReturnType<typeof runScenarios>>];
+
+      // Each path really ran: the one-call logout never looks tokens up one by one, the other never has the method.
+      for (const { step, calls } of oneCall.storeCalls) {
+        assert.equal(calls.revokeByRefreshTokens, 1, `one-call path, "${step}": ${JSON.stringify(calls)}`);
+        assert.equal(calls.findRefreshToken, undefined, `one-call path, "${step}": ${JSON.stringify(calls)}`);
+      }
+      for (const { step, calls } of stepwise.storeCalls) {
+        assert.equal(calls.revokeByRefreshTokens, undefined, `step-by-step path, "${step}": ${JSON.stringify(calls)}`);
+        assert.ok((calls.findRefreshToken ?? 0) >= 1, `step-by-step path, "${step}": ${JSON.stringify(calls)}`);
+      }
+
+      assert.deepEqual(oneCall.trace, stepwise.trace, 'both paths leave the same effects');
+
+      // And those effects are the right ones (so two equally wrong paths do not pass).
+      const byStep = new Map((oneCall.trace as Array<{ step: string; result: { outcome: string }; audit: Array<{ event: string; outcome: string; sessionHash: string | null; userId: string | null; at: number }>; sessions: Array<{ revokedAt: number | null; revokeReason: string | null; accessWorks: boolean }> }>).map((t) => [t.step, t]));
+      const first = byStep.get('one refresh token')!;
+      assert.deepEqual(first.result, { outcome: 'revoked', revokedSessionIds: ['S1'], userId: 'U1' });
+      assert.deepEqual(first.audit, [{ at: 0, event: 'auth.logout.success', outcome: 'revoked', userId: 'U1', subject: null, sessionHash: 'S1', ip: ctx.ip, userAgent: ctx.userAgent, detail: null }]);
+      assert.deepEqual(first.sessions, [{ session: 'S1', revokedAt: 0, revokeReason: 'logout', accessWorks: false }]);
+      assert.deepEqual(byStep.get('the same token again')!.audit.map((r) => r.outcome), ['already_revoked']);
+      assert.equal(byStep.get('the same token again')!.sessions[0]!.revokedAt, -1000, 'the first logout time stays');
+      assert.deepEqual(byStep.get('a rotated parent, its successor and the successor again')!.audit.map((r) => [r.outcome, r.sessionHash]), [['revoked', 'S2']]);
+      assert.deepEqual(byStep.get('the successor of a session revoked by reuse detection')!.sessions.map((s) => s.revokeReason), ['refresh_reuse']);
+      assert.deepEqual(byStep.get('tokens of two sessions of two users')!.audit.map((r) => [r.userId, r.sessionHash, r.outcome]), [['U2', 'S5', 'revoked'], ['U1', 'S4', 'revoked']]);
+      assert.deepEqual(byStep.get('a refresh token wins over the access token of another session')!.sessions.map((s) => s.revokeReason), ['logout', null]);
+      assert.deepEqual(byStep.get('a forged secret for a real token id, with the access token')!.sessions.map((s) => s.revokeReason), ['logout']);
+      assert.deepEqual(byStep.get('an unknown token only')!.audit.map((r) => r.outcome), ['no_session']);
+      assert.deepEqual(byStep.get('an unknown token only')!.sessions.map((s) => s.accessWorks), [true]);
+      assert.deepEqual(byStep.get('a token known by id and secret hash (journal replay form)')!.sessions.map((s) => s.revokeReason), ['logout']);
+    });
+  }
+});

@@ -1,5 +1,13 @@
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from './records.js';
 
+export interface RevokeByRefreshTokensInput {
+  tokens: Array<{ id: string; secretHash: Buffer }>;
+  reason: RevokeReason;
+  at: number;
+  /** The audit event to write per session found; the store fills in `userId`, `sessionHash` and `outcome`. */
+  audit: AuditEvent;
+}
+
 /**
  * The storage port. Every write takes the audit events that describe it and
  * commits them in the same transaction (SECURITY.md A1). Adapters: SQLite
@@ -35,6 +43,15 @@ export interface SessionStore {
   }): Promise<{ rotated: true } | { rotated: false; parent: RefreshTokenRecord | null; session: SessionRecord | null }>;
   /** Marks one session revoked. `false` when it was already revoked or unknown. */
   revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean>;
+  /**
+   * Optional: logout by refresh token in ONE call and one transaction. For each
+   * token in order, finds it; if `secretHash` matches (constant time) and its
+   * session was not met before, revokes that session if live and writes `audit`
+   * for it with `userId`, `sessionHash` and outcome (`revoked` or
+   * `already_revoked`) filled in. Returns the sessions found as they were, and
+   * the ids it revoked. Without it the authority makes the same calls one by one.
+   */
+  revokeByRefreshTokens?(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }>;
   /** Revokes every live session of a user, optionally sparing one. Returns revoked ids. */
   revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]>;
   listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]>;

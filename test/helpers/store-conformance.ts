@@ -1,7 +1,8 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../../src/ports/session-store.js';
+import type { RevokeByRefreshTokensInput, SessionStore } from '../../src/ports/session-store.js';
+import { shortHash } from '../../src/core/hash.js';
 import type { AuditEvent, RefreshTokenRecord, SessionRecord, UserRecord } from '../../src/ports/records.js';
 
 export interface StoreFactory {
@@ -207,6 +208,136 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       const b = await store.getOrCreateSecret('k', () => 'second');
       assert.equal(a, 'first');
       assert.equal(b, 'first');
+    });
+
+    // revokeByRefreshTokens: logout by refresh token in one call. The audit template deliberately
+    // carries a wrong userId, sessionHash and outcome: the store must fill those in per session.
+    const LOGOUT_EVENT = 'test.logout.by_refresh';
+    const template = (over: Partial<AuditEvent> = {}): AuditEvent => ({
+      at: T0 + 101, event: LOGOUT_EVENT, userId: 'template-user', subject: 'template-subject', sessionHash: 'template-hash',
+      ip: '203.0.113.7', userAgent: 'conformance-agent/1', outcome: 'success', detail: { scope: 'session', n: 1 }, ...over,
+    });
+    const byTokens = (tokens: RevokeByRefreshTokensInput['tokens'], over: Partial<RevokeByRefreshTokensInput> = {}) => {
+      assert.equal(typeof store.revokeByRefreshTokens, 'function', `${factory.name} implements revokeByRefreshTokens`);
+      return store.revokeByRefreshTokens!({ tokens, reason: 'logout', at: T0 + 100, audit: template(), ...over });
+    };
+    const logoutRows = async () => (await store.queryAudit({ event: LOGOUT_EVENT, limit: 100 })).map(({ id: _id, ...row }) => row);
+    /** A user with one live session and its refresh token. */
+    const liveSession = async (over: Partial<SessionRecord> = {}) => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id, over);
+      const t = token(s.id);
+      await store.createSession(s, t, []);
+      return { u, s, t };
+    };
+
+    test('revokeByRefreshTokens: a matching token revokes its live session and writes one audit row for it, filled in from the template', async () => {
+      const { u, s, t } = await liveSession();
+      const bystander = await liveSession();
+      const r = await byTokens([{ id: t.id, secretHash: Buffer.from(t.secretHash) }]);
+      assert.deepEqual(r.sessions, [s], 'the session as it was before the call');
+      assert.deepEqual(r.revoked, [s.id]);
+      const row = await store.findSession(s.id);
+      assert.equal(row?.revokedAt, T0 + 100);
+      assert.equal(row?.revokeReason, 'logout');
+      assert.equal((await store.findSession(bystander.s.id))?.revokedAt, null, 'another session is untouched');
+      assert.deepEqual(await logoutRows(), [
+        { ...template(), userId: u.id, sessionHash: shortHash(s.id), outcome: 'revoked' },
+      ]);
+    });
+
+    test('revokeByRefreshTokens: a wrong secret hash, a truncated one or an unknown token id revokes nothing and writes no audit row', async () => {
+      const { s, t } = await liveSession();
+      const r = await byTokens([
+        { id: t.id, secretHash: randomBytes(32) },
+        { id: t.id, secretHash: t.secretHash.subarray(0, 16) },
+        { id: t.id, secretHash: Buffer.alloc(0) },
+        { id: 'unknown-token-id', secretHash: Buffer.from(t.secretHash) },
+      ]);
+      assert.deepEqual(r, { sessions: [], revoked: [] });
+      assert.equal((await store.findSession(s.id))?.revokedAt, null, 'the session stays live');
+      assert.deepEqual(await logoutRows(), [], 'no audit row without a matching token');
+      assert.deepEqual(await byTokens([]), { sessions: [], revoked: [] }, 'no tokens at all');
+    });
+
+    test('revokeByRefreshTokens: a rotated parent, its successor and a repeated token of one session yield that session once and one audit row', async () => {
+      const { u, s, t: parent } = await liveSession();
+      const successor = token(s.id);
+      assert.deepEqual(
+        await store.rotateRefreshToken({ parentId: parent.id, successor, successorSealed: Buffer.from('sealed'), at: T0 + 10, idleExpiresAt: T0 + 3600_010, audit: [] }),
+        { rotated: true },
+      );
+      const before = await store.findSession(s.id);
+      const r = await byTokens([
+        { id: successor.id, secretHash: successor.secretHash },
+        { id: parent.id, secretHash: parent.secretHash },
+        { id: successor.id, secretHash: successor.secretHash },
+      ]);
+      assert.deepEqual(r.sessions, [before], 'the session once, as it was before');
+      assert.deepEqual(r.revoked, [s.id]);
+      const rows = await logoutRows();
+      assert.equal(rows.length, 1, `one audit row per session, got ${rows.length}`);
+      assert.deepEqual(rows[0], { ...template(), userId: u.id, sessionHash: shortHash(s.id), outcome: 'revoked' });
+    });
+
+    test('revokeByRefreshTokens: an already revoked session is returned as it was, with outcome already_revoked, and its revocation is left untouched', async () => {
+      const { u, s, t } = await liveSession();
+      assert.equal(await store.revokeSession(s.id, 'refresh_reuse', T0 + 5, []), true);
+      const r = await byTokens([{ id: t.id, secretHash: t.secretHash }]);
+      assert.equal(r.sessions.length, 1);
+      assert.deepEqual(r.sessions[0], { ...s, revokedAt: T0 + 5, revokeReason: 'refresh_reuse' });
+      assert.deepEqual(r.revoked, [], 'nothing revoked by this call');
+      const row = await store.findSession(s.id);
+      assert.equal(row?.revokedAt, T0 + 5, 'the original revocation time stays');
+      assert.equal(row?.revokeReason, 'refresh_reuse', 'the original revocation reason stays');
+      assert.deepEqual(await logoutRows(), [
+        { ...template(), userId: u.id, sessionHash: shortHash(s.id), outcome: 'already_revoked' },
+      ]);
+      assert.deepEqual(await store.revokedSince(T0 + 6, 10), [], 'no new revocation is reported');
+    });
+
+    test('revokeByRefreshTokens: tokens of two sessions revoke both, returned in token order, with one audit row for each user', async () => {
+      // Ids, creation order and users all run opposite to the token order, so any other ordering shows.
+      const a = await liveSession({ id: `a-${id()}` });
+      const b = await liveSession({ id: `b-${id()}` });
+      const r = await byTokens(
+        [
+          { id: b.t.id, secretHash: b.t.secretHash },
+          { id: 'unknown-token-id', secretHash: randomBytes(32) },
+          { id: a.t.id, secretHash: a.t.secretHash },
+        ],
+        { audit: template({ detail: null }) },
+      );
+      assert.deepEqual(r.sessions, [b.s, a.s], 'sessions in token order');
+      assert.deepEqual(r.revoked, [b.s.id, a.s.id], 'revoked ids in token order');
+      for (const x of [a, b]) {
+        const row = await store.findSession(x.s.id);
+        assert.equal(row?.revokedAt, T0 + 100);
+        assert.equal(row?.revokeReason, 'logout');
+        assert.deepEqual((await store.queryAudit({ userId: x.u.id, limit: 10 })).map(({ id: _id, ...row }) => row), [
+          { ...template({ detail: null }), userId: x.u.id, sessionHash: shortHash(x.s.id), outcome: 'revoked' },
+        ]);
+      }
+      assert.equal((await logoutRows()).length, 2);
+    });
+
+    test('revokeByRefreshTokens: a live and an already revoked session in one call are revoked and reported separately', async () => {
+      const live = await liveSession();
+      const gone = await liveSession();
+      await store.revokeSession(gone.s.id, 'admin', T0 + 7, []);
+      const r = await byTokens([
+        { id: gone.t.id, secretHash: gone.t.secretHash },
+        { id: live.t.id, secretHash: live.t.secretHash },
+      ]);
+      assert.deepEqual(r.sessions.map((x) => [x.id, x.revokedAt]), [[gone.s.id, T0 + 7], [live.s.id, null]]);
+      assert.deepEqual(r.revoked, [live.s.id]);
+      assert.equal((await store.findSession(gone.s.id))?.revokeReason, 'admin');
+      const outcomes = Object.fromEntries((await logoutRows()).map((row) => [row.sessionHash, [row.userId, row.outcome]]));
+      assert.deepEqual(outcomes, {
+        [shortHash(live.s.id)]: [live.u.id, 'revoked'],
+        [shortHash(gone.s.id)]: [gone.u.id, 'already_revoked'],
+      });
     });
 
     if (factory.reopen) {

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SessionStore } from '../../ports/session-store.js';
+import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/session-store.js';
+import { constantTimeEqual, shortHash } from '../../core/hash.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
 import { toAudit, toSession, toToken, toUser, type Row } from '../row-records.js';
@@ -162,6 +163,23 @@ export class SqliteStore implements SessionStore {
       const changed = this.s.revokeSession.run(at, reason, sessionId).changes === 1;
       this.auditNow(audit);
       return changed;
+    });
+  }
+
+  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
+    return this.committer.write(() => {
+      const sessions: SessionRecord[] = [];
+      const revoked: string[] = [];
+      for (const t of input.tokens) {
+        const r = this.s.tokenWithSession.get(t.id) as Row | undefined;
+        if (!r || !constantTimeEqual(t.secretHash, r.secret_hash) || sessions.some((s) => s.id === r.s_id)) continue;
+        const session = toSession(r, 's_');
+        sessions.push(session);
+        const fresh = this.s.revokeSession.run(input.at, input.reason, session.id).changes === 1;
+        if (fresh) revoked.push(session.id);
+        this.auditNow([{ ...input.audit, userId: session.userId, sessionHash: shortHash(session.id), outcome: fresh ? 'revoked' : 'already_revoked' }]);
+      }
+      return { sessions, revoked };
     });
   }
 
