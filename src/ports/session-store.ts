@@ -44,7 +44,8 @@ export interface SessionStore {
   /** Marks one session revoked. `false` when it was already revoked or unknown. */
   revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean>;
   /**
-   * Optional: logout by refresh token in ONE call and one transaction. For each
+   * Optional: logout by refresh token in ONE call (SQLite: one transaction;
+   * PostgreSQL: one statement per token, almost always one). For each
    * token in order, finds it; if `secretHash` matches (constant time) and its
    * session was not met before, revokes that session if live and writes `audit`
    * for it with `userId`, `sessionHash` and outcome (`revoked` or

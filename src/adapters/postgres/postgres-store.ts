@@ -121,24 +121,22 @@ const SQL = {
   revokeSession: `WITH r AS (UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id),
     audit AS (${auditInsert(4)})
     SELECT count(*) AS n FROM r`,
-  // One statement for a logout by refresh token: the tokens whose secret hash matches name their
-  // sessions (each once, in the order given); live ones are revoked; one audit row per session, its
-  // session_hash computed as shortHash() does (first 16 hex digits of SHA-256 of the id).
-  revokeByRefreshTokens: `WITH claimed AS MATERIALIZED (
-      SELECT DISTINCT ON (s.id) s.*, c.ord
-      FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS c(id, hash, ord)
-      JOIN refresh_tokens t ON t.id = c.id AND t.secret_hash = c.hash
-      JOIN sessions s ON s.id = t.session_id
-      ORDER BY s.id, c.ord
+  // A logout by refresh token, one statement per token: if the secret hash matches and the session
+  // is not one already met ($3), revoke it if live and write its audit row, session_hash computed as
+  // shortHash() does (first 16 hex digits of SHA-256 of the id). Scalar keys only, so the plan is
+  // the primary-key plan and stays cached (an unnest() row source made PostgreSQL re-plan each call).
+  revokeByRefreshToken: `WITH claimed AS (
+      SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+      WHERE t.id = $1 AND t.secret_hash = $2 AND s.id <> ALL($3::text[])
     ),
-    r AS (UPDATE sessions SET revoked_at = $3, revoke_reason = $4 WHERE id IN (SELECT id FROM claimed) AND revoked_at IS NULL RETURNING id),
+    r AS (UPDATE sessions SET revoked_at = $4, revoke_reason = $5 WHERE id = (SELECT id FROM claimed) AND revoked_at IS NULL RETURNING id),
     audit AS (
       INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
-      SELECT $5, $6, c.user_id, $7, substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16), $8, $9,
-        CASE WHEN c.id IN (SELECT id FROM r) THEN 'revoked' ELSE 'already_revoked' END, $10::jsonb
-      FROM claimed c ORDER BY c.ord
+      SELECT $6, $7, c.user_id, $8, substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16), $9, $10,
+        CASE WHEN EXISTS (SELECT 1 FROM r) THEN 'revoked' ELSE 'already_revoked' END, $11::jsonb
+      FROM claimed c
     )
-    SELECT c.*, c.id IN (SELECT id FROM r) AS was_revoked FROM claimed c ORDER BY c.ord`,
+    SELECT c.*, EXISTS (SELECT 1 FROM r) AS was_revoked FROM claimed c`,
   revokeUserSessions: `WITH r AS (
       UPDATE sessions SET revoked_at = $2, revoke_reason = $3
       WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4::text)
@@ -306,19 +304,16 @@ export class PostgresStore implements SessionStore {
 
   async revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
     const a = input.audit;
-    const rows = await this.run('revokeByRefreshTokens', [
-      input.tokens.map((t) => t.id),
-      input.tokens.map((t) => t.secretHash),
-      input.at,
-      input.reason,
-      a.at,
-      a.event,
-      a.subject,
-      a.ip,
-      a.userAgent,
-      a.detail ? JSON.stringify(a.detail) : null,
-    ]);
-    return { sessions: rows.map((r) => toSession(r)), revoked: rows.filter((r) => r.was_revoked).map((r) => r.id as string) };
+    const sessions: SessionRecord[] = [];
+    const revoked: string[] = [];
+    for (const t of input.tokens) {
+      const met = sessions.map((x) => x.id);
+      const [row] = await this.run('revokeByRefreshToken', [t.id, t.secretHash, met, input.at, input.reason, a.at, a.event, a.subject, a.ip, a.userAgent, a.detail ? JSON.stringify(a.detail) : null]);
+      if (!row) continue;
+      sessions.push(toSession(row));
+      if (row.was_revoked) revoked.push(row.id as string);
+    }
+    return { sessions, revoked };
   }
 
   async revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]> {
