@@ -14,6 +14,19 @@ export const toUser = (r: Row): UserRecord => ({
   disabledAt: r.disabled_at ?? null,
 });
 
+/** The user of a token lookup, joined under `u_` aliases (see `TOKEN_WITH_SESSION_AND_USER`). */
+export const toJoinedUser = (r: Row): UserRecord | null =>
+  r.u_id == null
+    ? null
+    : { id: r.u_id, email: r.u_email, name: r.u_name ?? null, passwordHash: r.u_password_hash, createdAt: r.u_created_at, disabledAt: r.u_disabled_at ?? null };
+
+/** A refresh token with its session and the session's user, for both databases (`param`: `?` or `$1`). */
+export const tokenWithSessionAndUser = (param: string) => `SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
+    s.last_seen_at AS s_last_seen_at, s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at,
+    s.ip AS s_ip, s.user_agent AS s_user_agent, s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason,
+    u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
+  FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN users u ON u.id = s.user_id WHERE t.id = ${param}`;
+
 /** `p` is a column prefix, for a session joined under aliases (`s_id`, …). */
 export const toSession = (r: Row, p = ''): SessionRecord => ({
   id: r[`${p}id`],

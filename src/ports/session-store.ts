@@ -26,8 +26,8 @@ export interface SessionStore {
 
   createSession(session: SessionRecord, token: RefreshTokenRecord, audit: AuditEvent[]): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
-  /** One indexed lookup: the token row and its session. */
-  findRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord } | null>;
+  /** One indexed lookup: the token row, its session and (optionally, saving a refresh one round trip) the session's user. */
+  findRefreshToken(id: string): Promise<{ token: RefreshTokenRecord; session: SessionRecord; user?: UserRecord | null } | null>;
   /**
    * Atomically rotates `parentId` to `successor` if, and only if, the parent
    * is not rotated yet and its session is not revoked. Otherwise returns the

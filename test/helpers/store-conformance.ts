@@ -68,6 +68,17 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       assert.deepEqual(await store.findSession(s.id), s);
     });
 
+    test('the token lookup also returns the session\'s user, as it is now (a refresh needs no second query)', async () => {
+      const u = user();
+      await store.createUser(u, []);
+      const s = session(u.id);
+      const t = token(s.id);
+      await store.createSession(s, t, []);
+      assert.deepEqual((await store.findRefreshToken(t.id))?.user, u);
+      await store.disableUser(u.id, T0 + 7, []);
+      assert.deepEqual((await store.findRefreshToken(t.id))?.user, { ...u, disabledAt: T0 + 7 });
+    });
+
     test('rotation succeeds once; a second rotation of the same parent returns the parent as rotated', async () => {
       const u = user();
       await store.createUser(u, []);

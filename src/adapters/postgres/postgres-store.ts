@@ -4,7 +4,7 @@ import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/sessi
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
-import { toAudit, toSession, toToken, toUser, type Row } from '../row-records.js';
+import { toAudit, toJoinedUser, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -91,10 +91,7 @@ const SQL = {
     audit AS (${auditInsert(18)})
     SELECT 1`,
   sessionById: `SELECT * FROM sessions WHERE id = $1`,
-  tokenWithSession: `SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
-      s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent,
-      s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason
-    FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = $1`,
+  tokenWithSession: tokenWithSessionAndUser('$1'),
   // `live` locks the session row and re-reads it at its newest version (READ COMMITTED
   // re-checks a locked row): a revocation committed after this statement's snapshot
   // is seen, and one not yet committed waits for the rotation, so a rotation can never
@@ -272,7 +269,7 @@ export class PostgresStore implements SessionStore {
 
   async findRefreshToken(id: string) {
     const r = (await this.run('tokenWithSession', [id]))[0];
-    return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+    return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
   }
 
   async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {

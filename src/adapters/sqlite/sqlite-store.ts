@@ -5,7 +5,7 @@ import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/sessi
 import { constantTimeEqual, shortHash } from '../../core/hash.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
-import { toAudit, toSession, toToken, toUser, type Row } from '../row-records.js';
+import { toAudit, toJoinedUser, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 import { migrateSqlite } from './migrate.js';
 
 /**
@@ -52,10 +52,7 @@ export class SqliteStore implements SessionStore {
       sessionById: p(`SELECT * FROM sessions WHERE id = ?`),
       insertToken: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, rotated_at, successor_id, successor_sealed)
         VALUES (@id, @sessionId, @secretHash, @createdAt, @rotatedAt, @successorId, @successorSealed)`),
-      tokenWithSession: p(`SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
-          s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at, s.ip AS s_ip, s.user_agent AS s_user_agent,
-          s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason
-        FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`),
+      tokenWithSession: p(tokenWithSessionAndUser('?')),
       rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, successor_sealed = @sealed
         WHERE id = @parentId AND rotated_at IS NULL
           AND EXISTS (SELECT 1 FROM sessions WHERE id = refresh_tokens.session_id AND revoked_at IS NULL)`),
@@ -139,7 +136,7 @@ export class SqliteStore implements SessionStore {
   findRefreshToken(id: string) {
     return this.committer.read(() => {
       const r = this.s.tokenWithSession.get(id) as Row | undefined;
-      return r ? { token: toToken(r), session: toSession(r, 's_') } : null;
+      return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
     });
   }
 

@@ -1,6 +1,6 @@
 import { LatchkeyError } from '../errors.js';
 import { newRefreshToken, parseRefreshToken, secretMatches, successorSealer, type RefreshTokenParts } from '../tokens/refresh-token.js';
-import type { RefreshTokenRecord, SessionRecord } from '../../ports/records.js';
+import type { RefreshTokenRecord, SessionRecord, UserRecord } from '../../ports/records.js';
 import { auditEvent, revoked, type AuthorityDeps, type RequestContext } from './deps.js';
 import { issue, isSessionLive, type IssuedSession } from './issue.js';
 
@@ -20,7 +20,7 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
   let { token, session } = found;
   const now = deps.clock.now();
   if (token.rotatedAt === null && isSessionLive(session, now)) {
-    const user = await liveUser(deps, session);
+    const user = await liveUser(deps, session, found.user);
     const next = newRefreshToken(deps.random);
     const idleExpiresAt = Math.min(now + deps.policy.idleTimeoutMs, session.absoluteExpiresAt);
     const result = await deps.store.rotateRefreshToken({
@@ -61,8 +61,9 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
   throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
 }
 
-async function liveUser(deps: AuthorityDeps, session: SessionRecord) {
-  const user = await deps.store.findUserById(session.userId);
+/** `known`: the user the token lookup already returned (undefined: the store does not join it). */
+async function liveUser(deps: AuthorityDeps, session: SessionRecord, known?: UserRecord | null) {
+  const user = known !== undefined ? known : await deps.store.findUserById(session.userId);
   if (!user || user.disabledAt !== null) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
   return user;
 }
