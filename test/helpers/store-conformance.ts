@@ -69,11 +69,7 @@ export function sessionStoreConformance(factory: StoreFactory): void {
     });
 
     test('the token lookup also returns the session\'s user, as it is now (a refresh needs no second query)', async () => {
-      const u = user();
-      await store.createUser(u, []);
-      const s = session(u.id);
-      const t = token(s.id);
-      await store.createSession(s, t, []);
+      const { u, t } = await liveSession();
       assert.deepEqual((await store.findRefreshToken(t.id))?.user, u);
       await store.disableUser(u.id, T0 + 7, []);
       assert.deepEqual((await store.findRefreshToken(t.id))?.user, { ...u, disabledAt: T0 + 7 });
