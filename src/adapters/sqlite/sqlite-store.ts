@@ -53,6 +53,10 @@ export class SqliteStore implements SessionStore {
       insertToken: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, rotated_at, successor_id, successor_sealed)
         VALUES (@id, @sessionId, @secretHash, @createdAt, @rotatedAt, @successorId, @successorSealed)`),
       tokenWithSession: p(tokenWithSessionAndUser('?')),
+      // Logout's lookup: the secret hash and the session, with the session's rowid so that the
+      // revocation is one rowid search instead of a search of the id index and then the table.
+      sessionOfToken: p(`SELECT t.secret_hash, s.rowid AS s_rowid, s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`),
+      revokeSessionRow: p(`UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE rowid = ? AND revoked_at IS NULL`),
       rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, successor_sealed = @sealed
         WHERE id = @parentId AND rotated_at IS NULL
           AND EXISTS (SELECT 1 FROM sessions WHERE id = refresh_tokens.session_id AND revoked_at IS NULL)`),
@@ -168,11 +172,11 @@ export class SqliteStore implements SessionStore {
       const sessions: SessionRecord[] = [];
       const revoked: string[] = [];
       for (const t of input.tokens) {
-        const r = this.s.tokenWithSession.get(t.id) as Row | undefined;
-        if (!r || !constantTimeEqual(t.secretHash, r.secret_hash) || sessions.some((s) => s.id === r.s_id)) continue;
-        const session = toSession(r, 's_');
+        const r = this.s.sessionOfToken.get(t.id) as Row | undefined;
+        if (!r || !constantTimeEqual(t.secretHash, r.secret_hash) || sessions.some((s) => s.id === r.id)) continue;
+        const session = toSession(r);
         sessions.push(session);
-        const fresh = this.s.revokeSession.run(input.at, input.reason, session.id).changes === 1;
+        const fresh = this.s.revokeSessionRow.run(input.at, input.reason, r.s_rowid).changes === 1;
         if (fresh) revoked.push(session.id);
         this.auditNow([{ ...input.audit, userId: session.userId, sessionHash: shortHash(session.id), outcome: fresh ? 'revoked' : 'already_revoked' }]);
       }
