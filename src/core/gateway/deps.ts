@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../clock.js';
 import type { GatewayStore } from '../../ports/gateway-store.js';
 import type { AuditEvent } from '../../ports/records.js';
@@ -23,9 +22,7 @@ export interface GatewayDeps {
   defaultTokenTtlMs: number;
 }
 
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
-}
+export { sha256Hex } from '../hash.js';
 
 /**
  * Revokes locally and owes the upstream its revocation, durably, in one
