@@ -6,7 +6,7 @@ import type { BackoffPolicy } from '../core/gateway/backoff.js';
 import { SessionKeyRing } from '../core/gateway/session-key-ring.js';
 import { RevocationSet } from '../core/revocation/revocation-set.js';
 import { Sealer } from '../core/tokens/sealer.js';
-import { FetchUpstream } from '../adapters/upstream/fetch-upstream.js';
+import { HttpUpstream } from '../adapters/upstream/http-upstream.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { SqliteGatewayStore } from '../adapters/sqlite/sqlite-gateway-store.js';
 import { PostgresStore } from '../adapters/postgres/postgres-store.js';
@@ -61,7 +61,8 @@ export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Pr
   const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB, opts.dbOptions));
   const gatewayStore = gatewayStoreFor(store);
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 2000;
-  const upstream = opts.upstream ?? new FetchUpstream({ timeoutMs: upstreamTimeoutMs });
+  const ownUpstream = opts.upstream ? null : new HttpUpstream({ timeoutMs: upstreamTimeoutMs });
+  const upstream = opts.upstream ?? ownUpstream!;
   const outboxKey = await store.getOrCreateSecret('outbox-seal-key', () => random.bytes(32).toString('base64'));
   const outboxSealer = new Sealer(Buffer.from(outboxKey, 'base64'), random);
   const sessionKeys = opts.sessionKeys?.length
@@ -103,6 +104,7 @@ export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Pr
     onOutcome: (l) => void listeners.push(l),
     async close() {
       await worker.stop();
+      ownUpstream?.close();
       await store.close();
     },
   };
