@@ -111,7 +111,7 @@ async function main() {
   const LOGOUT_TOKENS = envInt('BENCH_LOGOUT_TOKENS', 200_000, 2_000, 2_000_000);
   const REFRESH_TOKENS = envInt('BENCH_REFRESH_TOKENS', 80_000, 2_000, 2_000_000);
   const ALL = ['biore-logout', 'biore-refresh', 'judicial-logout', 'pg-logout', 'pg-refresh', 'propagation'];
-  const PG_TOKENS = envInt('BENCH_PG_TOKENS', 40_000, 2_000, 2_000_000);
+  const PG_TOKENS = envInt('BENCH_PG_TOKENS', 120_000, 2_000, 2_000_000);
   const PROPAGATION_SESSIONS = envInt('BENCH_PROPAGATION_SESSIONS', 1000, 100, 100_000);
   const ONLY = (process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(',').map((x) => x.trim()).filter(Boolean);
   for (const x of ONLY) if (!ALL.includes(x)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${x}; known: ${ALL.join(', ')} (the baseline always runs)`);

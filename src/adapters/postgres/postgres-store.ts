@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { LatchkeyError } from '../../core/errors.js';
+import { isLatchkeyError, LatchkeyError } from '../../core/errors.js';
 import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
@@ -134,6 +134,33 @@ const SQL = {
       FROM claimed c
     )
     SELECT c.*, EXISTS (SELECT 1 FROM r) AS was_revoked FROM claimed c`,
+  // The logouts by refresh token of one event-loop turn, in one statement (one plan, one commit):
+  // $1..$4 list (call, position, token id, secret hash); $5.. are per call. Each call meets each of
+  // its sessions once; a session two calls name is revoked by the first (the others see it already
+  // revoked, as if they had run one after the other). Rows are locked in id order: no deadlocks.
+  revokeByRefreshTokensBatch: `WITH claimed AS MATERIALIZED (
+      SELECT DISTINCT ON (x.call, s.id) x.call, x.pos, s.*
+      FROM unnest($1::int[], $2::int[], $3::text[], $4::bytea[]) AS x(call, pos, id, hash)
+      JOIN refresh_tokens t ON t.id = x.id AND t.secret_hash = x.hash
+      JOIN sessions s ON s.id = t.session_id
+      ORDER BY x.call, s.id, x.pos
+    ),
+    winner AS MATERIALIZED (SELECT DISTINCT ON (id) id, call FROM claimed ORDER BY id, call),
+    locked AS MATERIALIZED (SELECT s.id FROM sessions s JOIN winner w ON w.id = s.id WHERE s.revoked_at IS NULL ORDER BY s.id FOR UPDATE OF s),
+    r AS (
+      UPDATE sessions u SET revoked_at = ($5::bigint[])[w.call], revoke_reason = ($6::text[])[w.call]
+      FROM winner w WHERE u.id = w.id AND u.id IN (SELECT id FROM locked) AND u.revoked_at IS NULL
+      RETURNING u.id, w.call
+    ),
+    audit AS (
+      INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
+      SELECT ($7::bigint[])[c.call], ($8::text[])[c.call], c.user_id, ($9::text[])[c.call],
+        substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16), ($10::text[])[c.call], ($11::text[])[c.call],
+        CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.id = c.id AND r.call = c.call) THEN 'revoked' ELSE 'already_revoked' END,
+        ($12::text[])[c.call]::jsonb
+      FROM claimed c ORDER BY c.call, c.pos
+    )
+    SELECT c.*, EXISTS (SELECT 1 FROM r WHERE r.id = c.id AND r.call = c.call) AS was_revoked FROM claimed c ORDER BY c.call, c.pos`,
   revokeUserSessions: `WITH r AS (
       UPDATE sessions SET revoked_at = $2, revoke_reason = $3
       WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4::text)
@@ -202,6 +229,8 @@ export class PostgresStore implements SessionStore {
 
   /** The store's own pool (health checks, tests); `close()` ends it. */
   readonly pool: pg.Pool;
+
+  private readonly logouts: Array<Pending<{ sessions: SessionRecord[]; revoked: string[] }> & { input: RevokeByRefreshTokensInput }> = [];
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -299,7 +328,49 @@ export class PostgresStore implements SessionStore {
     return head?.n === 1;
   }
 
-  async revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
+  /**
+   * Logouts by refresh token arriving in one turn of the event loop share one
+   * statement: PostgreSQL plans and commits once for all of them.
+   */
+  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
+    return new Promise((resolve, reject) => {
+      if (this.logouts.push({ input, resolve, reject }) === 1) setImmediate(() => void this.flushLogouts());
+    });
+  }
+
+  private async flushLogouts(): Promise<void> {
+    const batch = this.logouts.splice(0);
+    if (batch.length === 1) return settle(batch[0]!, this.revokeByRefreshTokensOneByOne(batch[0]!.input));
+    const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+    batch.forEach(({ input }, i) => {
+      input.tokens.forEach((t, pos) => {
+        cols[0]!.push(i + 1);
+        cols[1]!.push(pos);
+        cols[2]!.push(t.id);
+        cols[3]!.push(t.secretHash);
+      });
+      const a = input.audit;
+      [input.at, input.reason, a.at, a.event, a.subject, a.ip, a.userAgent, a.detail ? JSON.stringify(a.detail) : null].forEach((v, k) => cols[4 + k]!.push(v));
+    });
+    let rows: Row[];
+    try {
+      rows = await this.run('revokeByRefreshTokensBatch', cols);
+    } catch (err) {
+      if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) return batch.forEach((b) => b.reject(err));
+      // Anything else (a deadlock with another statement, say): each call on its own.
+      return batch.forEach((b) => settle(b, this.revokeByRefreshTokensOneByOne(b.input)));
+    }
+    const results = batch.map(() => ({ sessions: [] as SessionRecord[], revoked: [] as string[] }));
+    for (const r of rows) {
+      const out = results[(r.call as number) - 1]!;
+      out.sessions.push(toSession(r));
+      if (r.was_revoked) out.revoked.push(r.id as string);
+    }
+    batch.forEach((b, i) => b.resolve(results[i]!));
+  }
+
+  /** One statement per token (a call alone in its turn, or a batch that failed). */
+  private async revokeByRefreshTokensOneByOne(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
     const a = input.audit;
     const sessions: SessionRecord[] = [];
     const revoked: string[] = [];
@@ -353,4 +424,10 @@ export class PostgresStore implements SessionStore {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+type Pending<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
+
+function settle<T>(p: Pending<T>, result: Promise<T>): void {
+  result.then(p.resolve, p.reject);
 }
