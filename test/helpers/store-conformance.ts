@@ -347,6 +347,124 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       });
     });
 
+    // Several revokeByRefreshTokens calls started in ONE event-loop turn (a store may batch them, as
+    // the PostgreSQL one does): the outcome must be that of the calls run one after another, in call
+    // order. Every call gets its own revocation time and reason and its own audit template (at, event,
+    // ip, userAgent, subject, detail), so a result or an audit row given to the wrong call shows.
+    const REASONS = ['logout', 'logout_all', 'user_revoked', 'logout_others'] as const;
+    const callInput = (i: number) => ({
+      at: T0 + 200 + i,
+      reason: REASONS[i % REASONS.length]!,
+      audit: template({
+        at: T0 + 400 + i, event: i % 2 === 0 ? LOGOUT_EVENT : `${LOGOUT_EVENT}.odd`, subject: i % 3 === 0 ? null : `subject-${i}`,
+        ip: `198.51.100.${i + 1}`, userAgent: i % 4 === 3 ? null : `conformance-agent/call-${i}`, detail: i % 5 === 4 ? null : { call: i },
+      }),
+    });
+    /** Starts every call synchronously, in this order (so all in one turn), then awaits them all. */
+    const inOneTurn = (calls: Array<RevokeByRefreshTokensInput['tokens']>) => Promise.all(calls.map((tokens, i) => byTokens(tokens, callInput(i))));
+    const tok = (t: RefreshTokenRecord) => ({ id: t.id, secretHash: Buffer.from(t.secretHash) });
+    /** The audit row call `i` writes for session `s` of user `userId`. */
+    const rowOfCall = (i: number, userId: string, sessionId: string, outcome: 'revoked' | 'already_revoked') => ({
+      ...callInput(i).audit, userId, sessionHash: shortHash(sessionId), outcome,
+    });
+    /** A user's audit rows, newest first, without their ids. */
+    const auditOf = async (userId: string) => (await store.queryAudit({ userId, limit: 100 })).map(({ id: _id, ...row }) => row);
+    /** The session as call `i` left it when it revoked it. */
+    const revokedBy = (i: number, s: SessionRecord): SessionRecord => ({ ...s, revokedAt: callInput(i).at, revokeReason: callInput(i).reason });
+
+    test('revokeByRefreshTokens: 20 calls in one turn for 20 sessions of 20 users each revoke their own session and audit it with their own template', async () => {
+      const xs: Array<Awaited<ReturnType<typeof liveSession>>> = [];
+      for (let i = 0; i < 20; i++) xs.push(await liveSession());
+      const bystander = await liveSession();
+      const results = await inOneTurn(xs.map((x) => [tok(x.t)]));
+      for (const [i, x] of xs.entries()) {
+        assert.deepEqual(results[i], { sessions: [x.s], revoked: [x.s.id] }, `call ${i} gets exactly its own session, as it was`);
+        assert.deepEqual(await store.findSession(x.s.id), revokedBy(i, x.s), `call ${i}'s time and reason revoke its session`);
+        assert.deepEqual(await auditOf(x.u.id), [rowOfCall(i, x.u.id, x.s.id, 'revoked')], `user ${i} has one audit row, from call ${i}'s template`);
+      }
+      assert.equal((await store.findSession(bystander.s.id))?.revokedAt, null, 'a session no call named stays live');
+      assert.deepEqual(await auditOf(bystander.u.id), []);
+      const all = await store.queryAudit({ limit: 100 });
+      assert.equal(all.length, 20, `one audit row per call, got ${all.length}`);
+    });
+
+    test('revokeByRefreshTokens: calls in one turn naming the same session: the first revokes it, the later ones find it revoked by the first (already_revoked)', async () => {
+      // [label, which token each call sends: p = the rotated parent, c = its successor]
+      const cases: Array<[string, Array<'p' | 'c'>]> = [
+        ['the same token in two calls', ['c', 'c']],
+        ['the rotated parent, then its successor', ['p', 'c']],
+        ['the successor, then its rotated parent', ['c', 'p']],
+        ['one session in three calls', ['p', 'c', 'c']],
+      ];
+      for (const [label, which] of cases) {
+        const { u, s, t: parent } = await liveSession();
+        const successor = token(s.id);
+        const rotated = await store.rotateRefreshToken({ parentId: parent.id, successor, successorSealed: Buffer.from('sealed'), at: T0 + 10, idleExpiresAt: T0 + 3600_010, audit: [] });
+        assert.deepEqual(rotated, { rotated: true });
+        const before = (await store.findSession(s.id))!;
+        const results = await inOneTurn(which.map((w) => [tok(w === 'p' ? parent : successor)]));
+        assert.deepEqual(results.map((r) => r.revoked), which.map((_, i) => (i === 0 ? [s.id] : [])), `${label}: only the first call revokes it`);
+        assert.deepEqual(await store.findSession(s.id), revokedBy(0, before), `${label}: the first call's time and reason stay`);
+        assert.deepEqual(
+          await auditOf(u.id),
+          which.map((_, i) => rowOfCall(i, u.id, s.id, i === 0 ? 'revoked' : 'already_revoked')).reverse(),
+          `${label}: one audit row per call, each from its own template, newest (last call) first`,
+        );
+        assert.deepEqual(results[0]!.sessions, [before], `${label}: the first call finds the session live`);
+        for (let i = 1; i < which.length; i++) {
+          assert.deepEqual(results[i]!.sessions, [revokedBy(0, before)], `${label}: call ${i} finds the session as the first call left it`);
+        }
+      }
+    });
+
+    test('revokeByRefreshTokens: two calls in one turn naming the same two sessions in opposite orders: the first revokes both, the second finds both, in its own token order', async () => {
+      const a = await liveSession({ id: `a-${id()}` });
+      const b = await liveSession({ id: `b-${id()}` });
+      const [first, second] = await inOneTurn([
+        [tok(b.t), tok(a.t)],
+        [tok(a.t), tok(b.t)],
+      ]);
+      assert.deepEqual(first!.revoked, [b.s.id, a.s.id], 'the first call revokes both, in its token order');
+      assert.deepEqual(second!.revoked, [], 'the second call revokes nothing');
+      for (const x of [a, b]) {
+        assert.deepEqual(await store.findSession(x.s.id), revokedBy(0, x.s));
+        assert.deepEqual(await auditOf(x.u.id), [rowOfCall(1, x.u.id, x.s.id, 'already_revoked'), rowOfCall(0, x.u.id, x.s.id, 'revoked')]);
+      }
+      assert.deepEqual(first!.sessions, [b.s, a.s], 'the first call finds both live, in its token order');
+      assert.deepEqual(second!.sessions, [revokedBy(0, a.s), revokedBy(0, b.s)], 'the second finds both as the first left them, in its token order');
+    });
+
+    test('revokeByRefreshTokens: calls in one turn with a wrong secret, two sessions, an already revoked session, the right secret and no token each get their own outcome', async () => {
+      const x = await liveSession();
+      const a = await liveSession({ id: `a-${id()}` });
+      const b = await liveSession({ id: `b-${id()}` });
+      const gone = await liveSession();
+      assert.equal(await store.revokeSession(gone.s.id, 'admin', T0 + 7, []), true);
+      const [wrong, two, already, right, none] = await inOneTurn([
+        [{ id: x.t.id, secretHash: randomBytes(32) }],
+        [tok(b.t), { id: 'unknown-token-id', secretHash: randomBytes(32) }, tok(a.t)],
+        [tok(gone.t)],
+        [tok(x.t)],
+        [],
+      ]);
+      assert.deepEqual(wrong, { sessions: [], revoked: [] }, 'a wrong secret finds nothing');
+      assert.deepEqual(two, { sessions: [b.s, a.s], revoked: [b.s.id, a.s.id] }, 'two sessions, both revoked, in token order');
+      assert.deepEqual(already, { sessions: [{ ...gone.s, revokedAt: T0 + 7, revokeReason: 'admin' }], revoked: [] }, 'an already revoked session, as it was');
+      assert.deepEqual(right, { sessions: [x.s], revoked: [x.s.id] }, 'a wrong secret in an earlier call does not stop the right one');
+      assert.deepEqual(none, { sessions: [], revoked: [] }, 'no tokens at all');
+
+      assert.deepEqual(await store.findSession(x.s.id), revokedBy(3, x.s));
+      assert.deepEqual(await auditOf(x.u.id), [rowOfCall(3, x.u.id, x.s.id, 'revoked')], 'the wrong secret wrote no audit row');
+      for (const y of [a, b]) {
+        assert.deepEqual(await store.findSession(y.s.id), revokedBy(1, y.s));
+        assert.deepEqual(await auditOf(y.u.id), [rowOfCall(1, y.u.id, y.s.id, 'revoked')]);
+      }
+      assert.deepEqual(await store.findSession(gone.s.id), { ...gone.s, revokedAt: T0 + 7, revokeReason: 'admin' }, 'the original revocation is untouched');
+      assert.deepEqual(await auditOf(gone.u.id), [rowOfCall(2, gone.u.id, gone.s.id, 'already_revoked')]);
+      assert.equal((await store.queryAudit({ limit: 100 })).length, 4, 'four audit rows in all');
+      assert.deepEqual(await store.revokedSince(T0 + 8, 10), [x, a, b].map((y, k) => ({ id: y.s.id, revokedAt: callInput(k === 0 ? 3 : 1).at })).sort((p, q) => p.revokedAt - q.revokedAt || (p.id < q.id ? -1 : 1)));
+    });
+
     if (factory.reopen) {
       test('a committed revocation survives closing and reopening the database', async () => {
         const u = user();

@@ -92,6 +92,7 @@ const SQL = {
     SELECT 1`,
   sessionById: `SELECT * FROM sessions WHERE id = $1`,
   tokenWithSession: tokenWithSessionAndUser('$1'),
+  tokensWithSessions: tokenWithSessionAndUser('ANY($1::text[])'),
   // `live` locks the session row and re-reads it at its newest version (READ COMMITTED
   // re-checks a locked row): a revocation committed after this statement's snapshot
   // is seen, and one not yet committed waits for the rotation, so a rotation can never
@@ -160,7 +161,12 @@ const SQL = {
         ($12::text[])[c.call]::jsonb
       FROM claimed c ORDER BY c.call, c.pos
     )
-    SELECT c.*, EXISTS (SELECT 1 FROM r WHERE r.id = c.id AND r.call = c.call) AS was_revoked FROM claimed c ORDER BY c.call, c.pos`,
+    -- A later call sees its session as the call that revoked it left it, as it would have one by one.
+    SELECT c.call, c.id, c.user_id, c.created_at, c.last_seen_at, c.idle_expires_at, c.absolute_expires_at, c.ip, c.user_agent,
+      CASE WHEN w.call < c.call THEN ($5::bigint[])[w.call] ELSE c.revoked_at END AS revoked_at,
+      CASE WHEN w.call < c.call THEN ($6::text[])[w.call] ELSE c.revoke_reason END AS revoke_reason,
+      coalesce(w.call = c.call, false) AS was_revoked
+    FROM claimed c LEFT JOIN r w ON w.id = c.id ORDER BY c.call, c.pos`,
   revokeUserSessions: `WITH r AS (
       UPDATE sessions SET revoked_at = $2, revoke_reason = $3
       WHERE user_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR id <> $4::text)
@@ -230,6 +236,7 @@ export class PostgresStore implements SessionStore {
   /** The store's own pool (health checks, tests); `close()` ends it. */
   readonly pool: pg.Pool;
 
+  private readonly tokenLookups = new Map<string, Array<Pending<Row | undefined>>>();
   private readonly logouts: Array<Pending<{ sessions: SessionRecord[]; revoked: string[] }> & { input: RevokeByRefreshTokensInput }> = [];
 
   private constructor(pool: pg.Pool) {
@@ -296,9 +303,28 @@ export class PostgresStore implements SessionStore {
     return r ? toSession(r) : null;
   }
 
+  /** Lookups made in one turn of the event loop share one query (`id = ANY(…)`). */
   async findRefreshToken(id: string) {
-    const r = (await this.run('tokenWithSession', [id]))[0];
+    const r = await new Promise<Row | undefined>((resolve, reject) => {
+      const waiting = this.tokenLookups.get(id);
+      if (waiting) return void waiting.push({ resolve, reject });
+      this.tokenLookups.set(id, [{ resolve, reject }]);
+      if (this.tokenLookups.size === 1) setImmediate(() => void this.flushTokenLookups());
+    });
     return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
+  }
+
+  private async flushTokenLookups(): Promise<void> {
+    const batch = [...this.tokenLookups];
+    this.tokenLookups.clear();
+    try {
+      const ids = batch.map(([id]) => id);
+      const rows = ids.length === 1 ? await this.run('tokenWithSession', ids) : await this.run('tokensWithSessions', [ids]);
+      const byId = new Map(rows.map((r) => [r.id as string, r]));
+      for (const [id, waiting] of batch) for (const w of waiting) w.resolve(byId.get(id));
+    } catch (err) {
+      for (const [, waiting] of batch) for (const w of waiting) w.reject(err);
+    }
   }
 
   async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
