@@ -68,6 +68,17 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       assert.deepEqual(await store.findSession(s.id), s);
     });
 
+    test('token lookups made in one turn each get their own answer (the same id twice, other ids, an unknown id)', async () => {
+      const a = await liveSession();
+      const b = await liveSession();
+      const [a1, b1, none, a2] = await Promise.all([a.t.id, b.t.id, 'unknown-token-id', a.t.id].map((id) => store.findRefreshToken(id)));
+      assert.deepEqual([a1?.session, a1?.user, a1?.token.id], [a.s, a.u, a.t.id]);
+      assert.deepEqual([b1?.session, b1?.user, b1?.token.id], [b.s, b.u, b.t.id]);
+      assert.equal(none, null);
+      assert.deepEqual(a2, a1);
+      assert.notEqual(a2, a1, 'each caller gets its own objects');
+    });
+
     test('the token lookup also returns the session\'s user, as it is now (a refresh needs no second query)', async () => {
       const { u, t } = await liveSession();
       assert.deepEqual((await store.findRefreshToken(t.id))?.user, u);
