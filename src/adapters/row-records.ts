@@ -4,21 +4,21 @@ import type { AuditRow, RefreshTokenRecord, SessionRecord, UserRecord } from '..
 /** A database row as both drivers return it: snake_case columns, times already numbers. */
 export type Row = Record<string, any>;
 
-/** Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes). */
-export const toUser = (r: Row): UserRecord => ({
-  id: r.id,
-  email: r.email,
-  name: r.name ?? null,
-  passwordHash: r.password_hash,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at ?? null,
+/**
+ * Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes).
+ * `p` is a column prefix, for a record joined under aliases (`u_id`, `s_id`, …).
+ */
+export const toUser = (r: Row, p = ''): UserRecord => ({
+  id: r[`${p}id`],
+  email: r[`${p}email`],
+  name: r[`${p}name`] ?? null,
+  passwordHash: r[`${p}password_hash`],
+  createdAt: r[`${p}created_at`],
+  disabledAt: r[`${p}disabled_at`] ?? null,
 });
 
-/** The user of a token lookup, joined under `u_` aliases (see `TOKEN_WITH_SESSION_AND_USER`). */
-export const toJoinedUser = (r: Row): UserRecord | null =>
-  r.u_id == null
-    ? null
-    : { id: r.u_id, email: r.u_email, name: r.u_name ?? null, passwordHash: r.u_password_hash, createdAt: r.u_created_at, disabledAt: r.u_disabled_at ?? null };
+/** The user of a token lookup, joined under `u_` aliases (see `tokenWithSessionAndUser`). */
+export const toJoinedUser = (r: Row): UserRecord | null => (r.u_id == null ? null : toUser(r, 'u_'));
 
 /** A refresh token with its session and the session's user, for both databases (`param`: `?` or `$1`). */
 export const tokenWithSessionAndUser = (param: string) => `SELECT t.*, s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
@@ -27,7 +27,6 @@ export const tokenWithSessionAndUser = (param: string) => `SELECT t.*, s.id AS s
     u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
   FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN users u ON u.id = s.user_id WHERE t.id = ${param}`;
 
-/** `p` is a column prefix, for a session joined under aliases (`s_id`, …). */
 export const toSession = (r: Row, p = ''): SessionRecord => ({
   id: r[`${p}id`],
   userId: r[`${p}user_id`],
