@@ -7,6 +7,7 @@ import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
 import { BIN, runCli, spawnUntil } from './helpers/spawn.js';
 import { ManualClock } from '../src/core/clock.js';
+import { newOutboxId } from '../src/core/gateway/outbox-worker.js';
 
 async function loginJudicial(url: string): Promise<string> {
   const c = new Client(url);
@@ -169,4 +170,13 @@ describe('the durable upstream-revocation outbox', () => {
       await gw.close();
     }
   });
+});
+
+test('outbox ids are UUIDv7: they sort by creation time (appended to the index) and never repeat', () => {
+  const t0 = Date.UTC(2026, 10, 21, 12);
+  const ids = Array.from({ length: 2000 }, (_, i) => newOutboxId(t0 + Math.floor(i / 10)));
+  for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16), t0, 'the first 48 bits are the creation time in ms');
+  for (let i = 10; i < ids.length; i += 10) assert.ok(ids[i - 1]! < ids[i]!, 'a later millisecond sorts after every id of an earlier one');
 });

@@ -35,7 +35,7 @@ export async function revokeUpstream(
 ): Promise<void> {
   const now = deps.clock.now();
   deps.revocations.add(input.keys, now);
-  const id = newOutboxId();
+  const id = newOutboxId(now, deps.random.bytes(10));
   const item = {
     id,
     kind: input.kind,

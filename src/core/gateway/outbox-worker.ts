@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock, Random } from '../clock.js';
 import type { GatewayStore, OutboxItem } from '../../ports/gateway-store.js';
 import type { AuditEvent, AuditOutcome } from '../../ports/records.js';
@@ -145,6 +145,18 @@ export class OutboxWorker {
   }
 }
 
-export function newOutboxId(): string {
-  return randomUUID();
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+ * Ids that grow with time are appended to the primary-key index instead of
+ * landing on a random page of it (one random page write fewer per logout),
+ * and a delivery finds its row among the newest pages.
+ */
+export function newOutboxId(now = Date.now(), rnd: Buffer = randomBytes(10)): string {
+  const b = Buffer.allocUnsafe(16);
+  b.writeUIntBE(now, 0, 6);
+  rnd.copy(b, 6, 0, 10);
+  b[6] = 0x70 | (b[6]! & 0x0f); // version 7
+  b[8] = 0x80 | (b[8]! & 0x3f); // variant 10
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
