@@ -31,7 +31,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { measurePropagation, pgSchema, verifyJudicialLogout, verifyPgLogout, verifyPgRefresh } from './scale.mjs';
 
@@ -345,9 +345,14 @@ function checkBuild() {
   }
 }
 
+/** The seeded tokens in random order: sessions end in no particular order of their creation (nor of their ids). */
 function readTokens(file) {
   const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   if (new Set(tokens).size !== tokens.length) throw new Error(`${file}: duplicate tokens`);
+  for (let i = tokens.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [tokens[i], tokens[j]] = [tokens[j], tokens[i]];
+  }
   return tokens;
 }
 
