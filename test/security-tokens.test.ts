@@ -291,3 +291,13 @@ for (const profile of PROFILES) {
     });
   });
 }
+
+test('the successor-sealing key is HKDF-SHA256 of the parent secret (RFC 5869), byte for byte what node:crypto derives', async () => {
+  const { hkdfSync, randomBytes } = await import('node:crypto');
+  const { hkdfSha256 } = await import('../src/core/tokens/refresh-token.js');
+  for (let i = 0; i < 50; i++) {
+    const secret = randomBytes(32).toString('base64url');
+    const id = randomBytes(16).toString('base64url');
+    assert.deepEqual(hkdfSha256(secret, id, 'latchkey refresh-token successor v1'), Buffer.from(hkdfSync('sha256', secret, id, 'latchkey refresh-token successor v1', 32)));
+  }
+});
