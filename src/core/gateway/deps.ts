@@ -22,8 +22,6 @@ export interface GatewayDeps {
   defaultTokenTtlMs: number;
 }
 
-export { sha256Hex } from '../hash.js';
-
 /**
  * Revokes locally and owes the upstream its revocation, durably, in one
  * transaction; then asks the worker to deliver at once. The caller answers

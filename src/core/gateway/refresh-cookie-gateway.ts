@@ -2,7 +2,8 @@ import { LatchkeyError } from '../errors.js';
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, sha256Hex, subjectOf, type GatewayDeps } from './deps.js';
+import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
+import { sha256Hex } from '../hash.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, cookieFromSetCookie, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
 
 export interface RefreshCookieGatewayOptions {

@@ -2,7 +2,8 @@ import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { LatchkeyError } from '../errors.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, sha256Hex, subjectOf, type GatewayDeps } from './deps.js';
+import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
+import { sha256Hex } from '../hash.js';
 import type { SessionKeyRing } from './session-key-ring.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
 
