@@ -8,6 +8,12 @@ export interface RevokeByRefreshTokensInput {
   audit: AuditEvent;
 }
 
+/** The sessions the tokens named, as they were, and the ids this call revoked. */
+export interface RevokeByRefreshTokensResult {
+  sessions: SessionRecord[];
+  revoked: string[];
+}
+
 /**
  * The storage port. Every write takes the audit events that describe it and
  * commits them in the same transaction (SECURITY.md A1). Adapters: SQLite
@@ -45,14 +51,14 @@ export interface SessionStore {
   revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean>;
   /**
    * Optional: logout by refresh token in ONE call (SQLite: one transaction;
-   * PostgreSQL: one statement per token, almost always one). For each
+   * PostgreSQL: one statement shared by the calls of one event-loop turn). For each
    * token in order, finds it; if `secretHash` matches (constant time) and its
    * session was not met before, revokes that session if live and writes `audit`
    * for it with `userId`, `sessionHash` and outcome (`revoked` or
    * `already_revoked`) filled in. Returns the sessions found as they were, and
    * the ids it revoked. Without it the authority makes the same calls one by one.
    */
-  revokeByRefreshTokens?(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }>;
+  revokeByRefreshTokens?(input: RevokeByRefreshTokensInput): Promise<RevokeByRefreshTokensResult>;
   /** Revokes every live session of a user, optionally sparing one. Returns revoked ids. */
   revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit: AuditEvent[], exceptSessionId?: string): Promise<string[]>;
   listSessions(userId: string, opts: { activeAt?: number }): Promise<SessionRecord[]>;

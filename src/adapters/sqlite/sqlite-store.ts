@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/session-store.js';
+import type { RevokeByRefreshTokensInput, RevokeByRefreshTokensResult, SessionStore } from '../../ports/session-store.js';
 import { constantTimeEqual, shortHash } from '../../core/hash.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
@@ -169,7 +169,7 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
+  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<RevokeByRefreshTokensResult> {
     return this.committer.write(() => {
       const sessions: SessionRecord[] = [];
       const revoked: string[] = [];
