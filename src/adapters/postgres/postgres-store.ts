@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { isLatchkeyError, LatchkeyError } from '../../core/errors.js';
-import type { RevokeByRefreshTokensInput, SessionStore } from '../../ports/session-store.js';
+import type { RevokeByRefreshTokensInput, RevokeByRefreshTokensResult, SessionStore } from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
+import { PerTurn } from './per-turn.js';
 import { toAudit, toJoinedUser, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 
 /** Options of {@link PostgresStore.open}. */
@@ -71,6 +72,9 @@ const sessionParams = (s: SessionRecord) => [s.id, s.userId, s.createdAt, s.last
 const tokenParams = (t: RefreshTokenRecord) => [t.id, t.sessionId, t.secretHash, t.createdAt, t.rotatedAt, t.successorId, t.successorSealed];
 
 /** Every statement with fixed text, prepared once per connection by name. */
+/** `shortHash(c.id)` in SQL: the first 16 hex digits of SHA-256 of the session id. */
+const SESSION_HASH_OF_C_ID = `substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16)`;
+
 const SQL = {
   createUser: `WITH u AS (INSERT INTO users (id, email, name, password_hash, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6)),
     audit AS (${auditInsert(7)})
@@ -120,8 +124,7 @@ const SQL = {
     audit AS (${auditInsert(4)})
     SELECT count(*) AS n FROM r`,
   // A logout by refresh token, one statement per token: if the secret hash matches and the session
-  // is not one already met ($3), revoke it if live and write its audit row, session_hash computed as
-  // shortHash() does (first 16 hex digits of SHA-256 of the id). Scalar keys only, so the plan is
+  // is not one already met ($3), revoke it if live and write its audit row. Scalar keys only, so the plan is
   // the primary-key plan and stays cached (an unnest() row source made PostgreSQL re-plan each call).
   revokeByRefreshToken: `WITH claimed AS (
       SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
@@ -130,7 +133,7 @@ const SQL = {
     r AS (UPDATE sessions SET revoked_at = $4, revoke_reason = $5 WHERE id = (SELECT id FROM claimed) AND revoked_at IS NULL RETURNING id),
     audit AS (
       INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
-      SELECT $6, $7, c.user_id, $8, substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16), $9, $10,
+      SELECT $6, $7, c.user_id, $8, ${SESSION_HASH_OF_C_ID}, $9, $10,
         CASE WHEN EXISTS (SELECT 1 FROM r) THEN 'revoked' ELSE 'already_revoked' END, $11::jsonb
       FROM claimed c
     )
@@ -156,7 +159,7 @@ const SQL = {
     audit AS (
       INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
       SELECT ($7::bigint[])[c.call], ($8::text[])[c.call], c.user_id, ($9::text[])[c.call],
-        substr(encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 1, 16), ($10::text[])[c.call], ($11::text[])[c.call],
+        ${SESSION_HASH_OF_C_ID}, ($10::text[])[c.call], ($11::text[])[c.call],
         CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.id = c.id AND r.call = c.call) THEN 'revoked' ELSE 'already_revoked' END,
         ($12::text[])[c.call]::jsonb
       FROM claimed c ORDER BY c.call, c.pos
@@ -236,8 +239,30 @@ export class PostgresStore implements SessionStore {
   /** The store's own pool (health checks, tests); `close()` ends it. */
   readonly pool: pg.Pool;
 
-  private readonly tokenLookups = new Map<string, Array<Pending<Row | undefined>>>();
-  private readonly logouts: Array<Pending<{ sessions: SessionRecord[]; revoked: string[] }> & { input: RevokeByRefreshTokensInput }> = [];
+  /** Token lookups of one turn: one query (`id = ANY(…)`), each id asked once. */
+  private readonly tokenLookups = new PerTurn<string, Row | undefined>((ids) => {
+    const unique = [...new Set(ids)];
+    const rows = unique.length === 1 ? this.run('tokenWithSession', unique) : this.run('tokensWithSessions', [unique]);
+    const byId = rows.then((found) => new Map(found.map((r) => [r.id as string, r])));
+    return ids.map((id) => byId.then((m) => m.get(id)));
+  });
+
+  /**
+   * Logouts by refresh token of one turn: one statement, PostgreSQL plans and
+   * commits once for all of them. A call alone, or every call of a batch that
+   * failed for any reason but an unreachable database (a deadlock with another
+   * statement, say), goes one statement per token.
+   */
+  private readonly logouts = new PerTurn<RevokeByRefreshTokensInput, RevokeByRefreshTokensResult>((inputs) => {
+    if (inputs.length === 1) return [this.revokeOneByOne(inputs[0]!)];
+    const all = this.revokeBatch(inputs);
+    return inputs.map((input, i) =>
+      all.then(
+        (results) => results[i]!,
+        (err) => (isLatchkeyError(err, 'STORE_UNAVAILABLE') ? Promise.reject(err) : this.revokeOneByOne(input)),
+      ),
+    );
+  });
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -303,28 +328,9 @@ export class PostgresStore implements SessionStore {
     return r ? toSession(r) : null;
   }
 
-  /** Lookups made in one turn of the event loop share one query (`id = ANY(…)`). */
   async findRefreshToken(id: string) {
-    const r = await new Promise<Row | undefined>((resolve, reject) => {
-      const waiting = this.tokenLookups.get(id);
-      if (waiting) return void waiting.push({ resolve, reject });
-      this.tokenLookups.set(id, [{ resolve, reject }]);
-      if (this.tokenLookups.size === 1) setImmediate(() => void this.flushTokenLookups());
-    });
+    const r = await this.tokenLookups.add(id);
     return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
-  }
-
-  private async flushTokenLookups(): Promise<void> {
-    const batch = [...this.tokenLookups];
-    this.tokenLookups.clear();
-    try {
-      const ids = batch.map(([id]) => id);
-      const rows = ids.length === 1 ? await this.run('tokenWithSession', ids) : await this.run('tokensWithSessions', [ids]);
-      const byId = new Map(rows.map((r) => [r.id as string, r]));
-      for (const [id, waiting] of batch) for (const w of waiting) w.resolve(byId.get(id));
-    } catch (err) {
-      for (const [, waiting] of batch) for (const w of waiting) w.reject(err);
-    }
   }
 
   async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
@@ -354,21 +360,13 @@ export class PostgresStore implements SessionStore {
     return head?.n === 1;
   }
 
-  /**
-   * Logouts by refresh token arriving in one turn of the event loop share one
-   * statement: PostgreSQL plans and commits once for all of them.
-   */
-  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
-    return new Promise((resolve, reject) => {
-      if (this.logouts.push({ input, resolve, reject }) === 1) setImmediate(() => void this.flushLogouts());
-    });
+  revokeByRefreshTokens(input: RevokeByRefreshTokensInput): Promise<RevokeByRefreshTokensResult> {
+    return this.logouts.add(input);
   }
 
-  private async flushLogouts(): Promise<void> {
-    const batch = this.logouts.splice(0);
-    if (batch.length === 1) return settle(batch[0]!, this.revokeByRefreshTokensOneByOne(batch[0]!.input));
+  private async revokeBatch(inputs: RevokeByRefreshTokensInput[]): Promise<RevokeByRefreshTokensResult[]> {
     const cols: unknown[][] = Array.from({ length: 12 }, () => []);
-    batch.forEach(({ input }, i) => {
+    inputs.forEach((input, i) => {
       input.tokens.forEach((t, pos) => {
         cols[0]!.push(i + 1);
         cols[1]!.push(pos);
@@ -378,25 +376,18 @@ export class PostgresStore implements SessionStore {
       const a = input.audit;
       [input.at, input.reason, a.at, a.event, a.subject, a.ip, a.userAgent, a.detail ? JSON.stringify(a.detail) : null].forEach((v, k) => cols[4 + k]!.push(v));
     });
-    let rows: Row[];
-    try {
-      rows = await this.run('revokeByRefreshTokensBatch', cols);
-    } catch (err) {
-      if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) return batch.forEach((b) => b.reject(err));
-      // Anything else (a deadlock with another statement, say): each call on its own.
-      return batch.forEach((b) => settle(b, this.revokeByRefreshTokensOneByOne(b.input)));
-    }
-    const results = batch.map(() => ({ sessions: [] as SessionRecord[], revoked: [] as string[] }));
+    const rows = await this.run('revokeByRefreshTokensBatch', cols);
+    const results: RevokeByRefreshTokensResult[] = inputs.map(() => ({ sessions: [], revoked: [] }));
     for (const r of rows) {
       const out = results[(r.call as number) - 1]!;
       out.sessions.push(toSession(r));
       if (r.was_revoked) out.revoked.push(r.id as string);
     }
-    batch.forEach((b, i) => b.resolve(results[i]!));
+    return results;
   }
 
-  /** One statement per token (a call alone in its turn, or a batch that failed). */
-  private async revokeByRefreshTokensOneByOne(input: RevokeByRefreshTokensInput): Promise<{ sessions: SessionRecord[]; revoked: string[] }> {
+  /** One statement per token. */
+  private async revokeOneByOne(input: RevokeByRefreshTokensInput): Promise<RevokeByRefreshTokensResult> {
     const a = input.audit;
     const sessions: SessionRecord[] = [];
     const revoked: string[] = [];
@@ -450,10 +441,4 @@ export class PostgresStore implements SessionStore {
     this.closed = true;
     await this.pool.end();
   }
-}
-
-type Pending<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
-
-function settle<T>(p: Pending<T>, result: Promise<T>): void {
-  result.then(p.resolve, p.reject);
 }
