@@ -198,6 +198,43 @@ for (const profile of ['native', 'biore'] as const) {
       assert.equal(await run(first, 'document.activeElement.id'), 'reload-sessions', 'focus stays in the list');
     });
 
+    test('end a session that had already ended, and one whose list then fails to load', async () => {
+      const email = `stale-${profile}@example.com`;
+      const first = await open();
+      await signUp(first, email);
+      const second = await open();
+      await signIn(second, email);
+      const third = await open();
+      await signIn(third, email);
+      await first.getByRole('button', { name: /^Refresh/ }).click();
+      await first.getByText('Sessions are up to date.').waitFor();
+      assert.equal(await sessionRows(first).count(), 3);
+
+      // The second device signs itself out; the first still lists it, and ending it again is answered as done.
+      await second.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await second.getByText('You are signed out.', { exact: true }).waitFor();
+      const user = await s.latchkey.store.findUserByEmail(email);
+      const signedOut = (await s.latchkey.store.listSessions(user!.id, {})).filter((x) => x.revokedAt);
+      assert.equal(signedOut.length, 1);
+      await first.locator(`li[data-session-id="${signedOut[0]!.id}"] .session-end`).click();
+      await first.getByText(/^Session ended: Headless Chrome \d+ on Linux\. That device is signed out\.$/).waitFor();
+      assert.equal(await sessionRows(first).count(), 2, 'the list is reloaded before the notice');
+      assert.equal(await first.locator(`li[data-session-id="${signedOut[0]!.id}"]`).count(), 0);
+      const ends = first.getByRole('button', { name: /^End session: / });
+
+      // The session ends on the server, but the list that follows cannot be loaded: the row goes and both are said.
+      const listing = (url: URL) => /\/sessions$/.test(url.pathname);
+      await first.route(listing, (route) => (route.request().method() === 'GET' ? route.abort('connectionrefused') : route.continue()));
+      await ends.first().click();
+      await first.getByText(/^Session ended: Headless Chrome \d+ on Linux\. That device is signed out\.$/).waitFor();
+      assert.match((await first.locator('#alert').textContent())!, /^Could not refresh your sessions: Latchkey can't be reached/);
+      assert.equal(await sessionRows(first).count(), 1, 'the ended row is gone');
+      assert.equal((await liveSessions(email)).length, 1);
+      await first.unroute(listing);
+      assert.equal(await heading(first, 'Your account').isVisible(), true);
+      assert.equal(await first.getByRole('button', { name: /^Refresh/ }).isEnabled(), true, 'the page is usable again');
+    });
+
     test('"Sign out everywhere" ends every session', async () => {
       const email = `all-${profile}@example.com`;
       const first = await open();

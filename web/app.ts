@@ -407,16 +407,26 @@ function signOut(): Promise<void> {
 
 function endSession(s: ClientSession, label: string, li: HTMLLIElement): Promise<void> {
   return act('end that session', async () => {
+    let said: [string, Tone] = [`Session ended: ${label}. That device is signed out.`, 'success'];
     try {
       await auth.revokeSession(s.id);
-      say(`Session ended: ${label}. That device is signed out.`);
     } catch (err) {
       if (!isLatchkeyClientError(err, 'NOT_FOUND')) throw err;
-      say('That session had already ended.', 'info');
+      said = ['That session had already ended.', 'info'];
     }
     // Keep the keyboard in the list: the other session that takes this one's place, else the refresh button.
     const index = [...el.sessions.querySelectorAll('.session:not(.session-current)')].indexOf(li);
-    renderSessions(await auth.sessions());
+    // The list changes before the announcement, so nobody is told the session ended while it is still listed.
+    try {
+      renderSessions(await auth.sessions());
+    } catch (err) {
+      li.remove();
+      if (isLatchkeyClientError(err, 'SESSION_ENDED') || isLatchkeyClientError(err, 'SIGNED_OUT')) return;
+      say(...said);
+      el.alert.textContent = describe(err, 'refresh your sessions');
+      return;
+    }
+    say(...said);
     setBusy(false);
     const others = el.sessions.querySelectorAll<HTMLButtonElement>('.session:not(.session-current) .session-end');
     (others[Math.min(index, others.length - 1)] ?? el.reload).focus();
