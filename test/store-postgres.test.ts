@@ -186,6 +186,31 @@ if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
         });
       });
 
+      test('logout batches of two pools naming the same 12 sessions in opposite orders, 10 rounds at once: each session is revoked once, every call answered, no statement fails', async () => {
+        await withStores(2, async ([a, b]) => {
+          const template = ev('auth.logout.success', null);
+          for (let round = 0; round < 10; round++) {
+            const live = await Promise.all(Array.from({ length: 12 }, () => liveSession(a!)));
+            const claims = live.map((l) => [{ id: l.parent.id, secretHash: Buffer.from(l.parent.secretHash) }]);
+            // One turn per store: each store's calls are one statement, and the two statements run at once.
+            const call = (store: PostgresStore, order: typeof claims) =>
+              order.map((tokens) => store.revokeByRefreshTokens!({ tokens, reason: 'logout', at: T0 + round, audit: template }));
+            const results = await Promise.all([...call(a!, claims), ...call(b!, [...claims].reverse())]);
+            const revokedBy = new Map<string, number>();
+            for (const r of results) {
+              assert.equal(r.sessions.length, 1, 'every call finds its session');
+              for (const id of r.revoked) revokedBy.set(id, (revokedBy.get(id) ?? 0) + 1);
+            }
+            for (const l of live) {
+              assert.equal(revokedBy.get(l.s.id), 1, `round ${round}: session revoked by exactly one call`);
+              assert.equal((await b!.findSession(l.s.id))?.revokedAt, T0 + round);
+              const outcomes = (await a!.queryAudit({ userId: l.u.id, event: 'auth.logout.success' })).map((r) => r.outcome).sort();
+              assert.deepEqual(outcomes, ['already_revoked', 'revoked'], 'one audit row per call');
+            }
+          }
+        });
+      });
+
       test('several stores migrating one fresh schema at once all succeed, and it is migrated once', async () => {
         const schema = freshSchema();
         try {
