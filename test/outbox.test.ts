@@ -48,6 +48,35 @@ describe('the durable upstream-revocation outbox', () => {
     }
   });
 
+  test('with the upstream up, 60 concurrent logouts each reach it once at once, from memory, while the periodic pass runs; every item ends delivered', async () => {
+    const up = await new StubUpstream().start();
+    const gw = await startGateway('judicial', up.url, { http: { rateLimiter: false } });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 60 }, () => loginJudicial(gw.url)));
+      const claims: number[] = [];
+      const store = gw.runtime.gatewayStore;
+      const claimDue = store.claimDue.bind(store);
+      store.claimDue = async (...args) => {
+        const items = await claimDue(...args);
+        claims.push(items.length);
+        return items;
+      };
+      const answers = await Promise.all(tokens.map((t) => new Client(gw.url).post('/api/auth/logout', { headers: { cookie: `refreshToken=${t}` } })));
+      assert.ok(answers.every((r) => r.status === 200));
+      await eventually(async () => (await store.outboxStats()).pending === 0, 5000, 'every revocation delivered');
+      await new Promise((r) => setTimeout(r, 1300)); // at least one periodic pass after the deliveries
+      for (const t of tokens) assert.equal(countOf(up.delivered, t), 1, `token ${t} delivered once`);
+      assert.equal(claims.reduce((a, b) => a + b, 0), 0, 'no pass claimed an item its logout was delivering');
+      assert.ok(claims.length >= 1, 'a periodic pass ran meanwhile');
+      const delivered = await store.listOutbox('delivered', 100);
+      assert.equal(delivered.length, 60);
+      assert.ok(delivered.every((i) => i.attempts === 1 && i.lastStatus === 200));
+    } finally {
+      await gw.close();
+      await up.down();
+    }
+  });
+
   test('a revocation owed when Latchkey is killed with SIGKILL is delivered after a restart', async () => {
     const up = await new StubUpstream().start();
     const tmp = tempDir();

@@ -29,9 +29,19 @@ export interface GatewayStore {
   /**
    * In one transaction: records the revocation locally, enqueues the upstream
    * call (unless this token was enqueued before) and writes the audit events.
-   * Returns false when the token was already revoked.
+   * With `leaseUntil`, the new item is stored already leased to the caller,
+   * who delivers it at once from memory; `claimDue` leaves it alone until then.
+   * `revoked` is false when the key was already revoked; `enqueued`, whether
+   * the item was stored (false without one, or when the token was enqueued before).
    */
-  revokeAndEnqueue(input: { revocationKey: string; revokedAt: number; expiresAt: number; item: OutboxItem | null; audit: AuditEvent[] }): Promise<boolean>;
+  revokeAndEnqueue(input: {
+    revocationKey: string;
+    revokedAt: number;
+    expiresAt: number;
+    item: OutboxItem | null;
+    leaseUntil?: number;
+    audit: AuditEvent[];
+  }): Promise<{ revoked: boolean; enqueued: boolean }>;
   isRevoked(revocationKey: string): Promise<boolean>;
   /** Leases up to `limit` due items for `leaseMs`, so two workers never send the same one. */
   claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;

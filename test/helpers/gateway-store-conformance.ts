@@ -60,7 +60,7 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
 
     test('revokeAndEnqueue records the revocation, the item and the audit; the item reads back in the same shape', async () => {
       const item = outboxItem();
-      assert.equal(await enqueue(item, 'k1'), true, 'a fresh revocation');
+      assert.deepEqual(await enqueue(item, 'k1'), { revoked: true, enqueued: true }, 'a fresh revocation, its item stored');
       assert.equal(await gw.isRevoked('k1'), true);
       assert.deepEqual(await gw.listOutbox('all', 10), [item]);
       const audit = await base.queryAudit({ event: 'gateway.logout' });
@@ -69,21 +69,21 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
 
     test('revokeAndEnqueue is idempotent per token: a second revoke of a key is false, a second enqueue of a kind+tokenHash is ignored', async () => {
       const item = outboxItem();
-      assert.equal(await enqueue(item, 'k1'), true);
-      assert.equal(await enqueue({ ...item, id: randomUUID(), payload: randomBytes(8) }, 'k1'), false, 'same key: already revoked');
-      assert.equal(await enqueue({ ...item, id: randomUUID(), createdAt: T0 + 5 }, 'k2'), true, 'a new key is a fresh revocation');
+      assert.deepEqual(await enqueue(item, 'k1'), { revoked: true, enqueued: true });
+      assert.deepEqual(await enqueue({ ...item, id: randomUUID(), payload: randomBytes(8) }, 'k1'), { revoked: false, enqueued: false }, 'same key: already revoked');
+      assert.deepEqual(await enqueue({ ...item, id: randomUUID(), createdAt: T0 + 5 }, 'k2'), { revoked: true, enqueued: false }, 'a new key is a fresh revocation; the token was enqueued before');
       assert.deepEqual(await gw.listOutbox('all', 10), [item], 'only the first enqueue of the token is kept');
       // The same token under another kind is another revocation owed.
       const other = { ...item, id: randomUUID(), kind: 'crocante.logout' };
-      assert.equal(await enqueue(other, 'k3'), true);
+      assert.deepEqual(await enqueue(other, 'k3'), { revoked: true, enqueued: true });
       assert.deepEqual(sorted(ids(await gw.listOutbox('all', 10))), sorted([item.id, other.id]));
     });
 
     test('revokeAndEnqueue without an item only revokes the key', async () => {
       const item = outboxItem();
       await enqueue(item, 'k1');
-      assert.equal(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), true);
-      assert.equal(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), false);
+      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: true, enqueued: false });
+      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: false, enqueued: false });
       assert.equal(await gw.isRevoked('k2'), true);
       assert.equal((await gw.listOutbox('all', 10)).length, 1);
     });
@@ -132,6 +132,21 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
       assert.deepEqual(await gw.claimDue(T0 + 4999, 10, 5000), [], 'both still leased');
       assert.deepEqual(ids(await gw.claimDue(T0 + 5000, 10, 5000)), [a.id], 'the lease of a ended at T0 + 5000');
       assert.equal((await gw.listOutbox('pending', 10)).length, 2, 'a lease does not change the state');
+    });
+
+    test('an item stored with leaseUntil is left to its storer until then, then claimable like any other; a delivery by the storer ends it', async () => {
+      const a = outboxItem({ nextAttemptAt: T0 });
+      const b = outboxItem({ nextAttemptAt: T0 });
+      for (const [item, key] of [[a, 'ka'], [b, 'kb']] as const) {
+        const r = await gw.revokeAndEnqueue({ revocationKey: key, revokedAt: T0, expiresAt: item.expiresAt, item, leaseUntil: T0 + 3000, audit: [] });
+        assert.deepEqual(r, { revoked: true, enqueued: true });
+      }
+      assert.deepEqual(await gw.claimDue(T0, 10, 5000), [], 'both leased to the node that stored them');
+      assert.deepEqual(await gw.claimDue(T0 + 2999, 10, 5000), [], 'still leased');
+      assert.equal((await gw.listOutbox('pending', 10)).length, 2, 'pending all the same');
+      await gw.markDelivered(a.id, T0 + 20, 204, []);
+      assert.deepEqual(ids(await gw.claimDue(T0 + 3000, 10, 5000)), [b.id], 'the lease ran out on the undelivered one: any pass may send it');
+      assert.deepEqual(await gw.listOutbox('delivered', 10), [{ ...a, deliveredAt: T0 + 20, lastStatus: 204, attempts: 1 }]);
     });
 
     test('a delivered item leaves the pending set, counts an attempt, and its audit row exists', async () => {

@@ -22,12 +22,13 @@ const SQL = {
       RETURNING 1
     ),
     q AS (
-      INSERT INTO upstream_outbox (id, kind, token_hash, payload, created_at, expires_at, attempts, next_attempt_at)
-      SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $9::bigint, $10::integer, $11::bigint WHERE $4::text IS NOT NULL
+      INSERT INTO upstream_outbox (id, kind, token_hash, payload, created_at, expires_at, attempts, next_attempt_at, lease_until)
+      SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $9::bigint, $10::integer, $11::bigint, $12::bigint WHERE $4::text IS NOT NULL
       ON CONFLICT (kind, token_hash) DO NOTHING
+      RETURNING 1
     ),
-    audit AS (${auditInsert(12)})
-    SELECT count(*) AS n FROM r`,
+    audit AS (${auditInsert(13)})
+    SELECT (SELECT count(*) FROM r) AS revoked, (SELECT count(*) FROM q) AS enqueued`,
   isRevoked: `SELECT 1 FROM gateway_revocations WHERE revocation_key = $1`,
   // SKIP LOCKED: a row another node is claiming right now is left to it; a row it has
   // already leased and committed is re-checked at its newest version and so excluded.
@@ -87,7 +88,7 @@ export class PostgresGatewayStore implements GatewayStore {
     return (await this.base.pool.query<Row>({ name: `latchkey_gw_${name}`, text: SQL[name], values }).catch(asStoreError)).rows;
   }
 
-  async revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<boolean> {
+  async revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<{ revoked: boolean; enqueued: boolean }> {
     const { item } = input;
     const [head] = await this.run('revokeAndEnqueue', [
       input.revocationKey,
@@ -101,9 +102,10 @@ export class PostgresGatewayStore implements GatewayStore {
       item?.expiresAt ?? null,
       item?.attempts ?? null,
       item?.nextAttemptAt ?? null,
+      input.leaseUntil ?? null,
       ...auditParams(input.audit),
     ]);
-    return head?.n === 1;
+    return { revoked: head?.revoked === 1, enqueued: head?.enqueued === 1 };
   }
 
   async isRevoked(revocationKey: string): Promise<boolean> {

@@ -24,8 +24,10 @@ export interface GatewayDeps {
 
 /**
  * Revokes locally and owes the upstream its revocation, durably, in one
- * transaction; then asks the worker to deliver at once. The caller answers
- * the user without waiting for the upstream.
+ * transaction; then the worker delivers it at once, from memory (the row is
+ * stored leased to this node, so no other pass sends it meanwhile; if this
+ * node dies first, the lease runs out and any node's next pass does). The
+ * caller answers the user without waiting for the upstream.
  */
 export async function revokeUpstream(
   deps: GatewayDeps,
@@ -50,9 +52,11 @@ export async function revokeUpstream(
   };
   const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
   const [first, ...rest] = input.keys;
-  await deps.store.revokeAndEnqueue({ revocationKey: first!, revokedAt: now, expiresAt: item.expiresAt, item, audit });
+  const leaseUntil = now + deps.worker.leaseMs;
+  const { enqueued } = await deps.store.revokeAndEnqueue({ revocationKey: first!, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit });
   for (const key of rest) await deps.store.revokeAndEnqueue({ revocationKey: key, revokedAt: now, expiresAt: item.expiresAt, item: null, audit: [] });
-  deps.worker.kick();
+  if (enqueued) deps.worker.deliverNow(item, input.request);
+  else deps.worker.kick();
 }
 
 /** The email a login body names, for the audit trail (never the password), or null. */

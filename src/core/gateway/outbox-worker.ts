@@ -41,7 +41,10 @@ export class OutboxWorker {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private readonly leaseMs: number;
+  /** Deliveries started by `deliverNow`, awaited by `stop()`. */
+  private readonly direct = new Set<Promise<void>>();
+  /** How long a claimed item is left to its claimer. */
+  readonly leaseMs: number;
 
   constructor(private readonly deps: OutboxWorkerDeps) {
     this.leaseMs = deps.leaseMs ?? 10_000;
@@ -71,11 +74,25 @@ export class OutboxWorker {
       });
   }
 
-  /** Stops the timer and waits for the pass in progress. */
+  /**
+   * Delivers an item this node has just stored already leased to itself
+   * (`leaseUntil`), from the request still in memory: no claim, no unsealing.
+   * Its outcome is recorded exactly as a pass would record it.
+   */
+  deliverNow(item: OutboxItem, request: UpstreamRequest): void {
+    if (this.stopped) return; // stored and leased: once the lease ends, a pass (here or on another node) sends it
+    const p = this.deliver(item, request)
+      .catch((err) => this.deps.log?.warn({ err: String(err), outboxId: item.id }, 'outbox delivery failed'))
+      .finally(() => this.direct.delete(p));
+    this.direct.add(p);
+  }
+
+  /** Stops the timer and waits for the pass and the deliveries in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    await Promise.all(this.direct);
   }
 
   /** One pass over everything due now. */
@@ -103,7 +120,8 @@ export class OutboxWorker {
     ];
   }
 
-  private async deliver(item: OutboxItem): Promise<void> {
+  /** Sends one claimed item (`request`: its payload, when the caller still has it unsealed). */
+  private async deliver(item: OutboxItem, request?: UpstreamRequest): Promise<void> {
     const { store, clock } = this.deps;
     const now = clock.now();
     const attempts = item.attempts + 1;
@@ -111,7 +129,8 @@ export class OutboxWorker {
       await store.markExpired(item.id, now, this.audit(item, 'upstream.revoke.expired', 'failure', { attempts: item.attempts }));
       return this.deps.onOutcome?.('expired', item.kind);
     }
-    const plain = this.deps.sealer.open(item.payload, item.id);
+    // Unsealed only when the caller does not hold the request.
+    const plain = request ? undefined : this.deps.sealer.open(item.payload, item.id);
     if (plain === null) {
       // Sealed with a key this node does not have: retrying cannot help.
       await store.markExpired(item.id, now, this.audit(item, 'upstream.revoke.expired', 'failure', { reason: 'unreadable' }));
@@ -121,7 +140,7 @@ export class OutboxWorker {
     let error: string;
     let retryAfter: number | null = null;
     try {
-      const res = await this.deps.upstream.send(JSON.parse(plain) as UpstreamRequest);
+      const res = await this.deps.upstream.send(request ?? (JSON.parse(plain!) as UpstreamRequest));
       status = res.status;
       if (status >= 200 && status < 300) {
         await store.markDelivered(item.id, clock.now(), status, this.audit(item, 'upstream.revoke.delivered', 'success', { status, attempts }));
