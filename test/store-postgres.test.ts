@@ -211,6 +211,60 @@ if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
         });
       });
 
+      test('rotation batches of two pools naming the same 12 parents in opposite orders, 10 rounds at once: each parent rotated once, the losers see the winner, no deadlock', async () => {
+        await withStores(2, async ([a, b]) => {
+          const deadlocks = async () => {
+            await admin!.query('SELECT pg_stat_force_next_flush()');
+            return Number((await admin!.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
+          };
+          const before = await deadlocks();
+          for (let round = 0; round < 10; round++) {
+            const live = await Promise.all(Array.from({ length: 12 }, () => liveSession(a!)));
+            // One turn per store: each store's calls are one statement, and the two statements run at once.
+            const call = (store: PostgresStore, order: typeof live, at: number) =>
+              order.map((l) =>
+                store.rotateRefreshToken({
+                  parentId: l.parent.id, successor: token(l.s.id), successorSealed: Buffer.from(`sealed-${at}`), at, idleExpiresAt: at + 1000,
+                  audit: [ev('auth.refresh.success', l.u.id)],
+                }),
+              );
+            const results = await Promise.all([...call(a!, live, T0 + 10), ...call(b!, [...live].reverse(), T0 + 20)]);
+            const fromA = results.slice(0, 12);
+            const fromB = results.slice(12).reverse();
+            for (const [k, l] of live.entries()) {
+              const pair = [fromA[k]!, fromB[k]!];
+              assert.equal(pair.filter((r) => r.rotated).length, 1, `round ${round}: exactly one rotation of each parent wins`);
+              const lost = pair.find((r) => !r.rotated)!;
+              const winnerAt = fromA[k]!.rotated ? T0 + 10 : T0 + 20;
+              if (!lost.rotated) {
+                assert.equal(lost.parent?.rotatedAt, winnerAt, 'the loser sees the winning rotation');
+                assert.ok(lost.parent?.successorSealed?.equals(Buffer.from(`sealed-${winnerAt}`)));
+                assert.ok(await b!.findRefreshToken(lost.parent!.successorId!), "the winner's successor is stored");
+              }
+              assert.equal((await b!.findSession(l.s.id))?.idleExpiresAt, winnerAt + 1000, 'the session is touched by the winner');
+              assert.equal((await a!.queryAudit({ userId: l.u.id, event: 'auth.refresh.success' })).length, 1, 'one audit row, the winner\'s');
+            }
+          }
+          assert.equal(await deadlocks(), before, 'PostgreSQL broke no deadlock');
+        });
+      });
+
+      test('a rotation batch and a logout batch over the same sessions at once: every session ends revoked, and no successor of one is usable', async () => {
+        await withStores(2, async ([a, b]) => {
+          const live = await Promise.all(Array.from({ length: 16 }, () => liveSession(a!)));
+          const successors = live.map((l) => token(l.s.id));
+          await Promise.all([
+            ...live.map((l, k) => a!.rotateRefreshToken({ parentId: l.parent.id, successor: successors[k]!, successorSealed: Buffer.from('s'), at: T0 + 5, idleExpiresAt: T0 + 900, audit: [] })),
+            ...[...live].reverse().map((l) => b!.revokeByRefreshTokens!({ tokens: [{ id: l.parent.id, secretHash: Buffer.from(l.parent.secretHash) }], reason: 'logout', at: T0 + 6, audit: ev('auth.logout.success', null) })),
+          ]);
+          for (const [k, l] of live.entries()) {
+            assert.equal((await a!.findSession(l.s.id))?.revokedAt, T0 + 6, 'revoked');
+            const found = await a!.findRefreshToken(successors[k]!.id);
+            assert.ok(found === null || found.session.revokedAt !== null, 'a successor, if stored, belongs to a revoked session');
+          }
+        });
+      });
+
       test('several stores migrating one fresh schema at once all succeed, and it is migrated once', async () => {
         const schema = freshSchema();
         try {

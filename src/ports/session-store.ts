@@ -38,15 +38,10 @@ export interface SessionStore {
    * Atomically rotates `parentId` to `successor` if, and only if, the parent
    * is not rotated yet and its session is not revoked. Otherwise returns the
    * parent as it is now (another request rotated it first, or it was revoked).
+   * Calls made in one turn may share a transaction or statement; each gets the
+   * answer it would get one after the other, in call order.
    */
-  rotateRefreshToken(input: {
-    parentId: string;
-    successor: RefreshTokenRecord;
-    successorSealed: Buffer;
-    at: number;
-    idleExpiresAt: number;
-    audit: AuditEvent[];
-  }): Promise<{ rotated: true } | { rotated: false; parent: RefreshTokenRecord | null; session: SessionRecord | null }>;
+  rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotateRefreshTokenResult>;
   /** Marks one session revoked. `false` when it was already revoked or unknown. */
   revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean>;
   /**
@@ -83,3 +78,15 @@ export interface SessionStore {
 
   close(): Promise<void>;
 }
+
+/** One rotation: `parentId` is marked rotated to `successor`, which is stored, and the session touched. */
+export interface RotateRefreshTokenInput {
+  parentId: string;
+  successor: RefreshTokenRecord;
+  successorSealed: Buffer;
+  at: number;
+  idleExpiresAt: number;
+  audit: AuditEvent[];
+}
+
+export type RotateRefreshTokenResult = { rotated: true } | { rotated: false; parent: RefreshTokenRecord | null; session: SessionRecord | null };

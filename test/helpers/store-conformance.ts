@@ -122,6 +122,43 @@ export function sessionStoreConformance(factory: StoreFactory): void {
       if (!r.rotated) assert.equal(r.session?.revokedAt, T0 + 5);
     });
 
+    test('rotations made in one turn each get their own answer: 12 live parents, a revoked session\'s, one parent twice', async () => {
+      const live = await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          const u = user();
+          await store.createUser(u, []);
+          const s = session(u.id);
+          const parent = token(s.id);
+          await store.createSession(s, parent, []);
+          return { u, s, parent, successor: token(s.id) };
+        }),
+      );
+      const dead = live.pop()!;
+      assert.equal(await store.revokeSession(dead.s.id, 'logout', T0 + 3, []), true);
+      const twice = live[0]!;
+      const second = token(twice.s.id);
+      const rotate = (l: (typeof live)[number], successor: RefreshTokenRecord, at: number) =>
+        store.rotateRefreshToken({ parentId: l.parent.id, successor, successorSealed: Buffer.from(`sealed-${at}`), at, idleExpiresAt: at + 100, audit: [ev('auth.refresh.success', l.u.id)] });
+      const [deadResult, ...results] = await Promise.all([rotate(dead, dead.successor, T0 + 10), ...live.map((l, k) => rotate(l, l.successor, T0 + 20 + k)), rotate(twice, second, T0 + 50)]);
+      assert.equal(deadResult!.rotated, false);
+      if (!deadResult!.rotated) assert.equal(deadResult!.session?.revokedAt, T0 + 3);
+      const lost = results.pop()!;
+      assert.equal(lost.rotated, false, 'the later rotation of one parent in the same turn loses');
+      if (!lost.rotated) assert.equal(lost.parent?.successorId, twice.successor.id);
+      assert.equal(await store.findRefreshToken(second.id), null);
+      assert.equal(await store.findRefreshToken(dead.successor.id), null);
+      for (const [k, l] of live.entries()) {
+        assert.deepEqual(results[k], { rotated: true });
+        const found = await store.findRefreshToken(l.successor.id);
+        assert.equal(found?.session.id, l.s.id, 'each successor belongs to its own session');
+        assert.equal(found?.session.idleExpiresAt, T0 + 20 + k + 100);
+        assert.equal(found?.session.lastSeenAt, T0 + 20 + k);
+        assert.equal((await store.findRefreshToken(l.parent.id))?.token.rotatedAt, T0 + 20 + k);
+        assert.equal((await store.queryAudit({ userId: l.u.id, event: 'auth.refresh.success' })).length, 1);
+      }
+      assert.equal((await store.queryAudit({ userId: dead.u.id })).length, 0, 'no audit row for a rotation that did not happen');
+    });
+
     test('revoking marks the row (never deletes it) and is idempotent', async () => {
       const u = user();
       await store.createUser(u, []);

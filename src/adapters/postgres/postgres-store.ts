@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { isLatchkeyError, LatchkeyError } from '../../core/errors.js';
-import type { RevokeByRefreshTokensInput, RevokeByRefreshTokensResult, SessionStore } from '../../ports/session-store.js';
+import type {
+  RevokeByRefreshTokensInput,
+  RevokeByRefreshTokensResult,
+  RotateRefreshTokenInput as RotateInput,
+  RotateRefreshTokenResult as RotateResult,
+  SessionStore,
+} from '../../ports/session-store.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
@@ -120,6 +126,46 @@ const SQL = {
     ),
     audit AS (${auditInsert(12, 'WHERE EXISTS (SELECT 1 FROM parent)')})
     SELECT count(*) AS n FROM parent`,
+  // The rotations of one event-loop turn, in one statement (one plan, one commit): $1..$11 are per
+  // call, $12.. the audit events with the call they belong to. Per call, exactly what `rotate` does;
+  // the first call naming a parent is the one that may rotate it (later ones lose, as they would one
+  // after the other). Sessions are locked in id order, before any token row, so concurrent batches
+  // cannot deadlock each other; should one fail anyway, its calls run again one statement each.
+  rotateBatch: `WITH x AS MATERIALIZED (
+      SELECT DISTINCT ON (x.parent_id) x.*
+      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::text[], $6::bytea[], $7::bigint[], $8::bigint[], $9::text[], $10::bytea[], $11::bigint[])
+        WITH ORDINALITY AS x(parent_id, at, successor_id, sealed, session_id, secret_hash, created_at, rotated_at, next_id, next_sealed, idle_expires_at, call)
+      ORDER BY x.parent_id, x.call
+    ),
+    live AS MATERIALIZED (
+      SELECT s.id FROM sessions s
+      WHERE s.id IN (SELECT t.session_id FROM x JOIN refresh_tokens t ON t.id = x.parent_id AND t.session_id = x.session_id WHERE t.rotated_at IS NULL)
+        AND s.revoked_at IS NULL
+      ORDER BY s.id
+      FOR NO KEY UPDATE
+    ),
+    parent AS (
+      UPDATE refresh_tokens t SET rotated_at = x.at, successor_id = x.successor_id, successor_sealed = x.sealed
+      FROM x WHERE t.id = x.parent_id AND t.rotated_at IS NULL AND t.session_id = x.session_id AND t.session_id IN (SELECT id FROM live)
+      RETURNING x.call
+    ),
+    won AS MATERIALIZED (SELECT DISTINCT ON (x.session_id) x.* FROM x JOIN parent p ON p.call = x.call ORDER BY x.session_id, x.call),
+    successor AS (
+      INSERT INTO refresh_tokens (${TOKEN_COLS})
+      SELECT x.successor_id, x.session_id, x.secret_hash, x.created_at, x.rotated_at, x.next_id, x.next_sealed FROM x JOIN parent p ON p.call = x.call
+    ),
+    touch AS (
+      UPDATE sessions s SET last_seen_at = w.at, idle_expires_at = w.idle_expires_at FROM won w WHERE s.id = w.session_id
+    ),
+    audit AS (
+      INSERT INTO audit_events (at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail)
+      SELECT e.at, e.event, e.user_id, e.subject, e.session_hash, e.ip, e.user_agent, e.outcome, e.detail::jsonb
+      FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
+        WITH ORDINALITY AS e(call, at, event, user_id, subject, session_hash, ip, user_agent, outcome, detail, ord)
+      WHERE e.call IN (SELECT call FROM parent)
+      ORDER BY e.ord
+    )
+    SELECT call FROM parent`,
   revokeSession: `WITH r AS (UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id),
     audit AS (${auditInsert(4)})
     SELECT count(*) AS n FROM r`,
@@ -189,6 +235,25 @@ const SQL = {
 } as const;
 
 /**
+ * The calls of one event-loop turn as one batch statement. A call alone, or
+ * every call of a batch that failed for any reason but an unreachable database
+ * (a deadlock with another statement, say: the statement rolled back whole),
+ * runs as its own statement instead.
+ */
+function oneStatementPerTurn<I, O>(one: (input: I) => Promise<O>, batch: (inputs: I[]) => Promise<O[]>): PerTurn<I, O> {
+  return new PerTurn<I, O>((inputs) => {
+    if (inputs.length === 1) return [one(inputs[0]!)];
+    const all = batch(inputs);
+    return inputs.map((input, i) =>
+      all.then(
+        (results) => results[i]!,
+        (err) => (isLatchkeyError(err, 'STORE_UNAVAILABLE') ? Promise.reject(err) : one(input)),
+      ),
+    );
+  });
+}
+
+/**
  * Builds the pool's connection string from the user's URL and the options,
  * which win over the URL's own `sslmode`/`statement_timeout` when given;
  * per-connection settings travel in the startup packet (no extra round trip).
@@ -252,20 +317,18 @@ export class PostgresStore implements SessionStore {
 
   /**
    * Logouts by refresh token of one turn: one statement, PostgreSQL plans and
-   * commits once for all of them. A call alone, or every call of a batch that
-   * failed for any reason but an unreachable database (a deadlock with another
-   * statement, say), goes one statement per token.
+   * commits once for all of them (see {@link oneStatementPerTurn}).
    */
-  private readonly logouts = new PerTurn<RevokeByRefreshTokensInput, RevokeByRefreshTokensResult>((inputs) => {
-    if (inputs.length === 1) return [this.revokeOneByOne(inputs[0]!)];
-    const all = this.revokeBatch(inputs);
-    return inputs.map((input, i) =>
-      all.then(
-        (results) => results[i]!,
-        (err) => (isLatchkeyError(err, 'STORE_UNAVAILABLE') ? Promise.reject(err) : this.revokeOneByOne(input)),
-      ),
-    );
-  });
+  private readonly logouts = oneStatementPerTurn<RevokeByRefreshTokensInput, RevokeByRefreshTokensResult>(
+    (input) => this.revokeOneByOne(input),
+    (inputs) => this.revokeBatch(inputs),
+  );
+
+  /** Rotations of one turn: one statement, like the logouts. */
+  private readonly rotations = oneStatementPerTurn<RotateInput, RotateResult>(
+    (input) => this.rotateOne(input),
+    (inputs) => this.rotateBatch(inputs),
+  );
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -336,7 +399,24 @@ export class PostgresStore implements SessionStore {
     return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
   }
 
-  async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
+  rotateRefreshToken(input: RotateInput): Promise<RotateResult> {
+    return this.rotations.add(input);
+  }
+
+  /** One statement for the rotations of one turn; the calls that did not rotate re-read their parent. */
+  private async rotateBatch(inputs: RotateInput[]): Promise<RotateResult[]> {
+    const cols: unknown[][] = Array.from({ length: 21 }, () => []);
+    inputs.forEach(({ parentId, successor: t, successorSealed, at, idleExpiresAt, audit }, i) => {
+      [parentId, at, t.id, successorSealed, t.sessionId, t.secretHash, t.createdAt, t.rotatedAt, t.successorId, t.successorSealed, idleExpiresAt].forEach((v, k) => cols[k]!.push(v));
+      for (const e of audit) {
+        [i + 1, e.at, e.event, e.userId, e.subject, e.sessionHash, e.ip, e.userAgent, e.outcome, e.detail ? JSON.stringify(e.detail) : null].forEach((v, k) => cols[11 + k]!.push(v));
+      }
+    });
+    const rotated = new Set((await this.run('rotateBatch', cols)).map((r) => r.call as number));
+    return Promise.all(inputs.map((input, i) => (rotated.has(i + 1) ? { rotated: true as const } : this.afterLostRotation(input.parentId))));
+  }
+
+  private async rotateOne(input: RotateInput): Promise<RotateResult> {
     const { parentId, successor, successorSealed, at, idleExpiresAt, audit } = input;
     const [head] = await this.run('rotate', [
       parentId,
@@ -352,8 +432,11 @@ export class PostgresStore implements SessionStore {
       idleExpiresAt,
       ...auditParams(audit),
     ]);
-    if (head?.n === 1) return { rotated: true as const };
-    // A new statement, so a new snapshot: it sees the winning rotation or revocation.
+    return head?.n === 1 ? { rotated: true as const } : this.afterLostRotation(parentId);
+  }
+
+  /** A new statement, so a new snapshot: it sees the winning rotation or revocation. */
+  private async afterLostRotation(parentId: string): Promise<RotateResult> {
     const now = (await this.run('tokenWithSession', [parentId]))[0];
     return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
   }
