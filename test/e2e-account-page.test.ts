@@ -97,6 +97,24 @@ for (const profile of ['native', 'biore'] as const) {
       await heading(page, 'Your account').waitFor();
     }
 
+    /** A page signed up as `email`, then `others` more browsers signed in to the same account. */
+    async function devices<N extends 1 | 2>(email: string, others: N): Promise<N extends 1 ? [Page, Page] : [Page, Page, Page]> {
+      const first = await open();
+      await signUp(first, email);
+      const pages = [first];
+      for (let i = 0; i < others; i++) {
+        const page = await open();
+        await signIn(page, email);
+        pages.push(page);
+      }
+      return pages as N extends 1 ? [Page, Page] : [Page, Page, Page];
+    }
+
+    async function reloadSessions(page: Page) {
+      await page.getByRole('button', { name: /^Refresh/ }).click();
+      await page.getByText('Sessions are up to date.').waitFor();
+    }
+
     const sessionRows = (page: Page) => page.locator('#sessions > li');
     const liveSessions = async (email: string) => {
       const user = await s.latchkey.store.findUserByEmail(email);
@@ -121,14 +139,10 @@ for (const profile of ['native', 'biore'] as const) {
 
     test('two devices: "Sign out of other devices" on the first; the second\'s next action fails and it shows it is signed out', async () => {
       const email = `two-${profile}@example.com`;
-      const first = await open();
-      await signUp(first, email);
-      const second = await open();
-      await signIn(second, email);
+      const [first, second] = await devices(email, 1);
       await run(second, 'localStorage.setItem("draft", "unsent"), 0');
 
-      await first.getByRole('button', { name: /^Refresh/ }).click();
-      await first.getByText('Sessions are up to date.').waitFor();
+      await reloadSessions(first);
       assert.equal(await sessionRows(first).count(), 2);
 
       await first.getByRole('button', { name: 'Sign out of other devices' }).click();
@@ -144,8 +158,7 @@ for (const profile of ['native', 'biore'] as const) {
       assert.equal(await run(second, 'localStorage.length'), 0, 'its local storage is cleared');
 
       // The first device is unaffected.
-      await first.getByRole('button', { name: /^Refresh/ }).click();
-      await first.getByText('Sessions are up to date.').waitFor();
+      await reloadSessions(first);
       assert.equal(await heading(first, 'Your account').isVisible(), true);
     });
 
@@ -183,12 +196,8 @@ for (const profile of ['native', 'biore'] as const) {
 
     test('end one session from the list', async () => {
       const email = `one-${profile}@example.com`;
-      const first = await open();
-      await signUp(first, email);
-      const second = await open();
-      await signIn(second, email);
-      await first.getByRole('button', { name: /^Refresh/ }).click();
-      await first.getByText('Sessions are up to date.').waitFor();
+      const [first, second] = await devices(email, 1);
+      await reloadSessions(first);
       const end = first.getByRole('button', { name: /^End session: Headless Chrome \d+ on Linux/ });
       assert.equal(await end.count(), 1);
       await end.click();
@@ -200,14 +209,8 @@ for (const profile of ['native', 'biore'] as const) {
 
     test('end a session that had already ended, and one whose list then fails to load', async () => {
       const email = `stale-${profile}@example.com`;
-      const first = await open();
-      await signUp(first, email);
-      const second = await open();
-      await signIn(second, email);
-      const third = await open();
-      await signIn(third, email);
-      await first.getByRole('button', { name: /^Refresh/ }).click();
-      await first.getByText('Sessions are up to date.').waitFor();
+      const [first, second, third] = await devices(email, 2);
+      await reloadSessions(first);
       assert.equal(await sessionRows(first).count(), 3);
 
       // The second device signs itself out; the first still lists it, and ending it again is answered as done.
@@ -237,10 +240,7 @@ for (const profile of ['native', 'biore'] as const) {
 
     test('"Sign out everywhere" ends every session', async () => {
       const email = `all-${profile}@example.com`;
-      const first = await open();
-      await signUp(first, email);
-      const second = await open();
-      await signIn(second, email);
+      const [first, second] = await devices(email, 1);
       await first.getByRole('button', { name: 'Sign out everywhere' }).click();
       await first.getByText('You are signed out everywhere: every session of this account has ended.').waitFor();
       await heading(first, 'Sign in').waitFor();
