@@ -435,9 +435,12 @@ export class PostgresStore implements SessionStore {
     return head?.n === 1 ? { rotated: true as const } : this.afterLostRotation(parentId);
   }
 
-  /** A new statement, so a new snapshot: it sees the winning rotation or revocation. */
+  /**
+   * A new statement, so a new snapshot: it sees the winning rotation or revocation.
+   * Through the turn's token lookups, so the losers of one batch re-read in one query.
+   */
   private async afterLostRotation(parentId: string): Promise<RotateResult> {
-    const now = (await this.run('tokenWithSession', [parentId]))[0];
+    const now = await this.tokenLookups.add(parentId);
     return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
   }
 
