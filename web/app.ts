@@ -354,6 +354,9 @@ function setBusy(on: boolean): void {
   else el.sessionsCard.removeAttribute('aria-busy');
 }
 
+/** The session ended on the server or this page signed out: the mode listener shows it, nothing else to say. */
+const sessionGone = (err: unknown) => isLatchkeyClientError(err, 'SESSION_ENDED') || isLatchkeyClientError(err, 'SIGNED_OUT');
+
 /** Runs one account action at a time; a session that ended on the server is handled by the mode listener. */
 async function act(action: string, run: () => Promise<void>, quiet = false): Promise<void> {
   if (busy) return;
@@ -362,7 +365,7 @@ async function act(action: string, run: () => Promise<void>, quiet = false): Pro
   try {
     await run();
   } catch (err) {
-    if (isLatchkeyClientError(err, 'SESSION_ENDED') || isLatchkeyClientError(err, 'SIGNED_OUT')) return;
+    if (sessionGone(err)) return;
     fail(describe(err, action));
   } finally {
     if (view === 'account') setBusy(false);
@@ -421,7 +424,7 @@ function endSession(s: ClientSession, label: string, li: HTMLLIElement): Promise
       renderSessions(await auth.sessions());
     } catch (err) {
       li.remove();
-      if (isLatchkeyClientError(err, 'SESSION_ENDED') || isLatchkeyClientError(err, 'SIGNED_OUT')) return;
+      if (sessionGone(err)) return;
       say(...said);
       el.alert.textContent = describe(err, 'refresh your sessions');
       return;
