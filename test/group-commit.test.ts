@@ -50,6 +50,43 @@ test('one failing write in a batch fails alone; the others commit', async () => 
   }
 });
 
+test('a write that fails after its first statement leaves nothing behind; the batch commits the others once, in one retry', async () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, 'sp.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+  const committer = new GroupCommitter(db);
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  try {
+    // A clean batch runs once, without savepoints.
+    await Promise.all([1, 2].map((v) => committer.write(() => insert.run(v))));
+    assert.equal(committer.retriedWithSavepoints, 0);
+    const runs = { a: 0, c: 0 };
+    const [a, b, c] = await Promise.allSettled([
+      committer.write(() => (runs.a++, insert.run(10))),
+      committer.write(() => {
+        insert.run(20); // succeeds, then the write fails: 20 must not be committed
+        insert.run(1); // UNIQUE violation
+      }),
+      committer.write(() => (runs.c++, insert.run(30))),
+    ]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(c.status, 'fulfilled');
+    assert.equal(b.status, 'rejected');
+    assert.match(String((b as PromiseRejectedResult).reason), /UNIQUE constraint failed/, 'the write is rejected with its own error');
+    assert.equal(committer.retriedWithSavepoints, 1);
+    assert.deepEqual(runs, { a: 2, c: 1 }, 'the batch stopped at the failing write and ran again');
+    const other = new Database(path, { readonly: true });
+    assert.deepEqual(other.prepare('SELECT v FROM t ORDER BY v').pluck().all(), [1, 2, 10, 30]);
+    other.close();
+  } finally {
+    await committer.drain();
+    db.close();
+    tmp.cleanup();
+  }
+});
+
 test('nobody is answered before the fsync of their batch completes; a failed fsync fails the batch', async () => {
   const tmp = tempDir();
   const db = new Database(join(tmp.dir, 's.db'));

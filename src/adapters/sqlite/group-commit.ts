@@ -9,7 +9,11 @@ export type DurableSync = (done: (err: NodeJS.ErrnoException | null) => void) =>
 /**
  * Group commit: writes queued during one turn of the event loop run in ONE
  * transaction, then ONE fsync, then every caller is answered. Each write runs
- * in its own savepoint, so one failing write rolls back alone.
+ * as if in its own savepoint, so one failing write rolls back alone: the batch
+ * first runs without savepoints (a savepoint costs two statements and a copy of
+ * every page it touches into the statement journal), and only if a write throws
+ * is that attempt rolled back and the batch run again, one savepoint per write.
+ * So a write's `run` must have no effect outside the database (it may run twice).
  *
  * Reads queued in the same turn run first, in that same transaction, and are
  * answered as soon as it ends (they see only committed data, as a read of
@@ -31,7 +35,9 @@ export class GroupCommitter {
 
   /** Built once: better-sqlite3 makes a nested transaction() a SAVEPOINT. */
   private readonly inSavepoint: (run: () => unknown) => unknown;
-  private readonly inTransaction: Database.Transaction<(reads: Op[], readOutcomes: Outcome[], batch: Op[], outcomes: Outcome[]) => void>;
+  private readonly inTransaction: Database.Transaction<(reads: Op[], readOutcomes: Outcome[], batch: Op[], outcomes: Outcome[], savepoints: boolean) => void>;
+  /** Batches run again with one savepoint per write because a write failed, for tests and metrics. */
+  retriedWithSavepoints = 0;
   private syncing = false;
   private unsynced: Array<{ batch: Op[]; outcomes: Outcome[] }> = [];
   private idle: Array<() => void> = [];
@@ -42,13 +48,24 @@ export class GroupCommitter {
     private readonly sync?: DurableSync,
   ) {
     this.inSavepoint = db.transaction((run: () => unknown) => run());
-    this.inTransaction = db.transaction((reads: Op[], readOutcomes: Outcome[], batch: Op[], outcomes: Outcome[]) => {
+    this.inTransaction = db.transaction((reads: Op[], readOutcomes: Outcome[], batch: Op[], outcomes: Outcome[], savepoints: boolean) => {
       for (const op of reads) {
         try {
           readOutcomes.push({ ok: true, value: op.run() });
         } catch (error) {
           readOutcomes.push({ ok: false, error });
         }
+      }
+      if (!savepoints) {
+        // The first failing write throws out of the transaction, rolling it all back.
+        for (const op of batch) {
+          try {
+            outcomes.push({ ok: true, value: op.run() });
+          } catch (error) {
+            throw new WriteFailed(error);
+          }
+        }
+        return;
       }
       for (const op of batch) {
         try {
@@ -88,13 +105,24 @@ export class GroupCommitter {
     if (batch.length === 0 && reads.length === 0) return;
     this.queue = [];
     this.reads = [];
-    const outcomes: Outcome[] = [];
-    const readOutcomes: Outcome[] = [];
+    let outcomes: Outcome[] = [];
+    let readOutcomes: Outcome[] = [];
     try {
       // With writes, BEGIN IMMEDIATE: the write lock is taken (waiting out other processes) before the
       // reads, so their snapshot is the newest and the later writes cannot fail with SQLITE_BUSY_SNAPSHOT.
-      if (batch.length > 0) this.inTransaction.immediate(reads, readOutcomes, batch, outcomes);
-      else this.inTransaction(reads, readOutcomes, batch, outcomes);
+      if (batch.length === 0) this.inTransaction(reads, readOutcomes, batch, outcomes, false);
+      else {
+        try {
+          this.inTransaction.immediate(reads, readOutcomes, batch, outcomes, false);
+        } catch (error) {
+          if (!(error instanceof WriteFailed)) throw error;
+          // A write failed and all of the batch was rolled back: again, each write in its own savepoint.
+          this.retriedWithSavepoints++;
+          outcomes = [];
+          readOutcomes = [];
+          this.inTransaction.immediate(reads, readOutcomes, batch, outcomes, true);
+        }
+      }
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
       for (const op of batch) op.reject(error);
@@ -131,6 +159,12 @@ export class GroupCommitter {
   async drain(): Promise<void> {
     this.flush();
     if (this.syncing || this.unsynced.length) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+}
+
+class WriteFailed extends Error {
+  constructor(cause: unknown) {
+    super('a write in the batch failed', { cause });
   }
 }
 
