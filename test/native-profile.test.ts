@@ -83,7 +83,13 @@ describe('native profile', () => {
     const m = await c.get('/metrics');
     assert.match(m.text, /latchkey_logouts_total\{outcome="revoked"\} \d+/);
     assert.match(m.text, /latchkey_revocations_total\{reason="logout"\} \d+/);
-    assert.match(m.text, /latchkey_http_requests_total/);
+    // Each request to a Latchkey route is counted once, under its route and status; a scrape reads the running total.
+    const logouts = (text: string) => Number(/latchkey_http_requests_total\{method="POST",route="\/auth\/logout",status="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const before = logouts(m.text);
+    for (let i = 0; i < 3; i++) assert.equal((await c.post('/auth/logout')).status, 200);
+    let after = before;
+    for (let i = 0; i < 50 && after < before + 3; i++) after = logouts((await c.get('/metrics')).text); // counted when each response has finished
+    assert.equal(after, before + 3);
     const doc = (await c.get('/docs/json')).json;
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/auth/logout'].post);

@@ -35,12 +35,15 @@ export function installBasics(app: FastifyInstance, opts: { error: ErrorRenderer
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => done(null, undefined));
 
   app.addHook('onRequest', csrfGuard(opts.trustedOrigins));
-  app.addHook('onSend', async (_req, reply) => {
+  // Callback hooks (not async ones): they run on every request, and each promise costs a microtask turn.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
-    opts.metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode });
+  app.addHook('onResponse', (req, reply, done) => {
+    opts.metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);
+    done();
   });
   app.setErrorHandler(async (err: FastifyError, req, reply) => {
     // A route that must always succeed (logout) runs without the body it could not read.

@@ -4,9 +4,28 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'latchkey_process_' });
+  // Every request is counted: in a plain map (one string key), copied into the counter when scraped,
+  // instead of prom-client hashing a label object per request.
+  const tally = new Map<string, { labels: { method: string; route: string; status: number }; n: number }>();
+  const requests = new Counter({
+    name: 'latchkey_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, n } of tally.values()) this.inc(labels, n);
+    },
+  });
   return {
     registry,
-    requests: new Counter({ name: 'latchkey_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    requests,
+    countRequest(method: string, route: string, status: number): void {
+      const key = `${method} ${status} ${route}`;
+      const entry = tally.get(key);
+      if (entry) entry.n++;
+      else tally.set(key, { labels: { method, route, status }, n: 1 });
+    },
     logouts: new Counter({ name: 'latchkey_logouts_total', help: 'Logouts by outcome', labelNames: ['outcome'], registers: [registry] }),
     revocations: new Counter({ name: 'latchkey_revocations_total', help: 'Sessions revoked, by reason', labelNames: ['reason'], registers: [registry] }),
     rateLimited: new Counter({ name: 'latchkey_rate_limit_hits_total', help: 'Requests refused by a rate limit, by bucket', labelNames: ['bucket'], registers: [registry] }),
