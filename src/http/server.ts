@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
 import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { registerAccountPage } from './account-page.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
@@ -41,6 +42,7 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
