@@ -18,6 +18,7 @@
 //   BENCH_DURATION=8         seconds per measured run
 //   BENCH_CONNECTIONS=50     concurrent connections (pipelining is always 1)
 //   BENCH_LOGOUT_TOKENS, BENCH_REFRESH_TOKENS   sessions to seed per scenario
+//   BENCH_NODE_ARGS="--perf-basic-prof"  extra node flags for the Latchkey servers (e.g. for perf)
 //   BENCH_CPU_PROF=1         run the Latchkey servers with --cpu-prof; profiles are
 //                            kept in bench/tmp/cpu-profiles/ (everything else is removed)
 //   BENCH_KEEP_TMP=1         keep the run's temp dir (databases, token files)
@@ -224,7 +225,7 @@ async function main() {
     const scenarioResults = [];
     for (const sc of scenarios) {
       const port = await freePort();
-      const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${sc.name}-${Date.now()}.cpuprofile`] : [];
+      const nodeArgs = [...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${sc.name}-${Date.now()}.cpuprofile`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
       let stub = null;
       let serverArgs = sc.serverArgs;
       if (sc.name === 'judicial-logout') {
