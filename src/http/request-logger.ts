@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions, LogFn } from 'pino';
+import type { Bindings, ChildLoggerOptions } from 'pino';
 
 /**
  * A request's logger (`req.log`) that becomes a real pino child, carrying the
@@ -29,17 +29,34 @@ class LazyRequestLogger {
     this.real.level = level;
   }
 
-  fatal: LogFn = (...args: Parameters<LogFn>) => this.real.fatal(...args);
-  error: LogFn = (...args: Parameters<LogFn>) => this.real.error(...args);
-  warn: LogFn = (...args: Parameters<LogFn>) => this.real.warn(...args);
-  info: LogFn = (...args: Parameters<LogFn>) => this.real.info(...args);
-  debug: LogFn = (...args: Parameters<LogFn>) => this.real.debug(...args);
-  trace: LogFn = (...args: Parameters<LogFn>) => this.real.trace(...args);
-  silent: LogFn = () => undefined;
+  // Methods on the prototype, not arrow-function fields: nothing is allocated per request but the object.
+  fatal(...args: unknown[]): void {
+    call(this.real, 'fatal', args);
+  }
+  error(...args: unknown[]): void {
+    call(this.real, 'error', args);
+  }
+  warn(...args: unknown[]): void {
+    call(this.real, 'warn', args);
+  }
+  info(...args: unknown[]): void {
+    call(this.real, 'info', args);
+  }
+  debug(...args: unknown[]): void {
+    call(this.real, 'debug', args);
+  }
+  trace(...args: unknown[]): void {
+    call(this.real, 'trace', args);
+  }
+  silent(): void {}
 
   child(bindings: Bindings, opts?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real.child(bindings, opts);
   }
+}
+
+function call(log: FastifyBaseLogger, level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+  (log[level] as (...a: unknown[]) => void).apply(log, args);
 }
 
 /** For Fastify's `childLoggerFactory` option. */

@@ -36,7 +36,7 @@ export class GroupCommitter {
   /** Built once: better-sqlite3 makes a nested transaction() a SAVEPOINT. */
   private readonly inSavepoint: (run: () => unknown) => unknown;
   private readonly inTransaction: Database.Transaction<(reads: Op[], readOutcomes: Outcome[], batch: Op[], outcomes: Outcome[], savepoints: boolean) => void>;
-  /** Batches run again with one savepoint per write because a write failed, for tests and metrics. */
+  /** Batches run again with one savepoint per write because a write failed (read by tests). */
   retriedWithSavepoints = 0;
   private syncing = false;
   private unsynced: Array<{ batch: Op[]; outcomes: Outcome[] }> = [];
