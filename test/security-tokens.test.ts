@@ -301,3 +301,50 @@ test('the successor-sealing key is HKDF-SHA256 of the parent secret (RFC 5869), 
     assert.deepEqual(hkdfSha256(secret, id, 'latchkey refresh-token successor v1'), Buffer.from(hkdfSync('sha256', secret, id, 'latchkey refresh-token successor v1', 32)));
   }
 });
+
+test('refresh-token ids sort by issue time (in byte order and in a locale collation) and keep 78 random bits', async () => {
+  const { newTokenId, parseRefreshToken } = await import('../src/core/tokens/refresh-token.js');
+  const { cryptoRandom } = await import('../src/core/clock.js');
+  const start = Date.UTC(2026, 10, 21, 12);
+  const times = [start, start + 1, start + 31, start + 32, start + 1023, start + 1024, start + 86_400_000, Date.UTC(2100, 0, 1)];
+  const ids = times.map((t) => newTokenId(cryptoRandom, t));
+  for (const id of ids) assert.ok(parseRefreshToken(`${id}.${'A'.repeat(43)}`), `${id} is a well-formed token id`);
+  const byBytes = [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.deepEqual(byBytes, ids, 'byte order (SQLite, PostgreSQL with the C collation) is issue order');
+  const byLocale = [...ids].sort(new Intl.Collator('en-US').compare);
+  assert.deepEqual(byLocale, ids, 'an en-US collation (a PostgreSQL database created with one) sorts them the same');
+  // Ids issued in one millisecond differ in their random part: 78 bits, no repeats.
+  const same = new Set(Array.from({ length: 20_000 }, () => newTokenId(cryptoRandom, start)));
+  assert.equal(same.size, 20_000);
+  const suffixes = [...same].map((id) => id.slice(9));
+  assert.ok(suffixes.every((x) => x.length === 13 && /^[A-Za-z0-9_-]+$/.test(x)));
+  assert.ok(new Set(suffixes.map((x) => x[0])).size > 40, 'the random part uses the whole base64url alphabet');
+});
+
+test('a refresh token issued before time-ordered ids (a 16-byte random id) still refreshes, and its successor has the new form', async () => {
+  const { randomBytes } = await import('node:crypto');
+  const { sha256 } = await import('../src/core/hash.js');
+  const s = await startServer({ profile: 'native', http: { rateLimiter: false, docs: false } });
+  try {
+    const spec = SPECS.native;
+    await register(s, spec, 'old-token-format@example.com');
+    const user = (await s.latchkey.store.findUserByEmail('old-token-format@example.com'))!;
+    const now = Date.now();
+    const id = randomBytes(16).toString('base64url');
+    const secret = randomBytes(32).toString('base64url');
+    const sessionId = randomBytes(16).toString('base64url');
+    await s.latchkey.store.createSession(
+      { id: sessionId, userId: user.id, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 86_400_000, ip: null, userAgent: null, revokedAt: null, revokeReason: null },
+      { id, sessionId, secretHash: sha256(secret), createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },
+      [],
+    );
+    const r = await refreshWith(s, spec, `${id}.${secret}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(spec.data(r).sessionId, sessionId);
+    const successor = setValue(r, spec.cookieName());
+    assert.match(successor.split('.')[0]!, /^[0-9a-v]{9}[A-Za-z0-9_-]{13}$/, 'the successor id starts with its issue time');
+    assert.equal((await refreshWith(s, spec, successor)).status, 200, 'and the successor refreshes in turn');
+  } finally {
+    await s.close();
+  }
+});

@@ -49,7 +49,7 @@ export async function startSession(deps: AuthorityDeps, user: UserRecord, ctx: R
     revokedAt: null,
     revokeReason: null,
   };
-  const rt = newRefreshToken(deps.random);
+  const rt = newRefreshToken(deps.random, now);
   await deps.store.createSession(
     session,
     { id: rt.id, sessionId: session.id, secretHash: rt.secretHash, createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },

@@ -21,7 +21,7 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
   const now = deps.clock.now();
   if (token.rotatedAt === null && isSessionLive(session, now)) {
     const user = await liveUser(deps, session, found.user);
-    const next = newRefreshToken(deps.random);
+    const next = newRefreshToken(deps.random, now);
     const idleExpiresAt = Math.min(now + deps.policy.idleTimeoutMs, session.absoluteExpiresAt);
     const result = await deps.store.rotateRefreshToken({
       parentId: token.id,
