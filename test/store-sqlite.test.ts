@@ -49,11 +49,111 @@ describe('SqliteStore: schema upgrades', () => {
         assert.equal(indexes.includes('refresh_tokens_session_id'), false);
         assert.equal(indexes.includes('gateway_revocations_revoked_at'), false);
         assert.equal(indexes.includes('sessions_user_id'), true, 'the indexes queries use are kept');
+        // A session row from before migration 4 has no reserve; revoking it still works.
+        assert.equal(await store.revokeSession('s1', 'logout', 2, []), true);
+        assert.equal((await store.findSession('s1'))?.revokeReason, 'logout');
       } finally {
         await store.close();
       }
     } finally {
       dir.cleanup();
     }
+  });
+});
+
+describe('SqliteStore: a revocation fits in its row', () => {
+  // Sessions are appended in rowid order, so their pages are packed full. A revocation that made its
+  // row longer would overflow the page and split it (two or three pages written instead of one).
+  async function sessionPagesBeforeAndAfterLogout(withReserve: boolean): Promise<{ before: number; after: number; revoked: number }> {
+    const dir = tempDir();
+    const store = new SqliteStore(join(dir.dir, 'reserve.db'));
+    try {
+      const now = Date.now();
+      await store.createUser({ id: 'u1', email: 'reserve@example.com', name: null, passwordHash: 'x', createdAt: now, disabledAt: null }, []);
+      const ids = Array.from({ length: 3000 }, (_, i) => `session-${String(i).padStart(6, '0')}`);
+      await Promise.all(
+        ids.map((id, i) =>
+          store.createSession(
+            { id, userId: 'u1', createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 86_400_000, ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)', revokedAt: null, revokeReason: null },
+            { id: `token-${String(i).padStart(16, '0')}`, sessionId: id, secretHash: Buffer.alloc(32, i % 251), createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },
+            [],
+          ),
+        ),
+      );
+      // Without the reserve: the rows as a database from before migration 4 holds them, packed as tightly.
+      if (!withReserve) store.db.exec('UPDATE sessions SET reserve = NULL; VACUUM;');
+      const pages = () => (store.db.prepare(`SELECT count(*) AS n FROM dbstat WHERE name = 'sessions'`).get() as { n: number }).n;
+      const before = pages();
+      const results = await Promise.all(ids.map((id) => store.revokeSession(id, 'logout', now + 1, [])));
+      return { before, after: pages(), revoked: results.filter(Boolean).length };
+    } finally {
+      await store.close();
+      dir.cleanup();
+    }
+  }
+
+  /** Leaf pages of refresh_tokens, in key (rowid) order, that hold the `n` oldest rows. */
+  function pagesHoldingFirstRows(store: SqliteStore, n: number): number {
+    const leaves = store.db.prepare(`SELECT ncell FROM dbstat WHERE name = 'refresh_tokens' AND pagetype = 'leaf' ORDER BY path`).all() as Array<{ ncell: number }>;
+    let cells = 0;
+    let pages = 0;
+    for (const { ncell } of leaves) {
+      if (cells >= n) break;
+      cells += ncell;
+      pages++;
+    }
+    return pages;
+  }
+
+  async function tokenPagesBeforeAndAfterRotation(withReserve: boolean): Promise<{ before: number; after: number }> {
+    const dir = tempDir();
+    const store = new SqliteStore(join(dir.dir, 'token-reserve.db'));
+    try {
+      const now = Date.now();
+      const n = 2000;
+      await store.createUser({ id: 'u1', email: 'token-reserve@example.com', name: null, passwordHash: 'x', createdAt: now, disabledAt: null }, []);
+      const token = (i: number, sessionId: string) => ({ id: `token-${String(i).padStart(16, '0')}`, sessionId, secretHash: Buffer.alloc(32, i % 251), createdAt: now, rotatedAt: null, successorId: null, successorSealed: null });
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          store.createSession(
+            { id: `session-${i}`, userId: 'u1', createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 86_400_000, ip: null, userAgent: null, revokedAt: null, revokeReason: null },
+            token(i, `session-${i}`),
+            [],
+          ),
+        ),
+      );
+      if (!withReserve) store.db.exec('UPDATE refresh_tokens SET reserve = NULL; VACUUM;');
+      const before = pagesHoldingFirstRows(store, n);
+      // Every parent rotated once; the successors are appended after them (higher rowids).
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          store.rotateRefreshToken({ parentId: token(i, '').id, successor: token(n + i, `session-${i}`), successorSealed: Buffer.alloc(94, 7), at: now + 1, idleExpiresAt: now + 3_600_000, audit: [] }),
+        ),
+      );
+      assert.ok(results.every((r) => r.rotated));
+      const rotated = await store.findRefreshToken(token(5, '').id);
+      assert.equal(rotated?.token.successorId, token(n + 5, '').id);
+      assert.deepEqual(rotated?.token.successorSealed, Buffer.alloc(94, 7));
+      return { before, after: pagesHoldingFirstRows(store, n) };
+    } finally {
+      await store.close();
+      dir.cleanup();
+    }
+  }
+
+  test('rotating a refresh token keeps the parent row in its page (and without the reserve the pages split)', async () => {
+    const withReserve = await tokenPagesBeforeAndAfterRotation(true);
+    assert.ok(withReserve.after <= withReserve.before + 1, `the parents stay in their pages (${withReserve.before} -> ${withReserve.after}; the last may be shared with successors)`);
+    const without = await tokenPagesBeforeAndAfterRotation(false);
+    assert.ok(without.after >= without.before * 2, `control: packed parents without the reserve split their pages (${without.before} -> ${without.after})`);
+  });
+
+  test('logging a session out does not grow the sessions table by a page (and without the reserve it would)', async () => {
+    const withReserve = await sessionPagesBeforeAndAfterLogout(true);
+    assert.equal(withReserve.revoked, 3000);
+    assert.equal(withReserve.after, withReserve.before, 'every revocation was written into its own page');
+    const without = await sessionPagesBeforeAndAfterLogout(false);
+    assert.equal(without.revoked, 3000);
+    assert.ok(without.after >= without.before * 1.1, `control: packed rows without the reserve split their pages (${without.before} -> ${without.after})`);
   });
 });
