@@ -20,13 +20,19 @@ export const toUser = (r: Row, p = ''): UserRecord => ({
 /** The user of a token lookup, joined under `u_` aliases (see `tokenWithSessionAndUser`). */
 export const toJoinedUser = (r: Row): UserRecord | null => (r.u_id == null ? null : toUser(r, 'u_'));
 
-/** A refresh token with its session and the session's user, for both databases (`param`: `?` or `$1`). */
-export const tokenWithSessionAndUser = (param: string) => `SELECT t.id, t.session_id, t.secret_hash, t.created_at, t.rotated_at, t.successor_id, t.successor_sealed,
+/**
+ * A refresh token with its session and the session's user, for both databases (`param`: `?` or `$1`).
+ * `sealedOnSuccessor` (SQLite): a rotated token's sealed successor is kept in the successor's row
+ * (`parent_sealed`), or in its own row if it was rotated before that.
+ */
+export const tokenWithSessionAndUser = (param: string, sealedOnSuccessor = false) => `SELECT t.id, t.session_id, t.secret_hash, t.created_at, t.rotated_at, t.successor_id,
+    ${sealedOnSuccessor ? 'COALESCE(t.successor_sealed, c.parent_sealed) AS successor_sealed' : 't.successor_sealed'},
     s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
     s.last_seen_at AS s_last_seen_at, s.idle_expires_at AS s_idle_expires_at, s.absolute_expires_at AS s_absolute_expires_at,
     s.ip AS s_ip, s.user_agent AS s_user_agent, s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason,
     u.id AS u_id, u.email AS u_email, u.name AS u_name, u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at
-  FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN users u ON u.id = s.user_id WHERE t.id = ${param}`;
+  FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN users u ON u.id = s.user_id
+  ${sealedOnSuccessor ? 'LEFT JOIN refresh_tokens c ON c.id = t.successor_id' : ''} WHERE t.id = ${param}`;
 
 export const toSession = (r: Row, p = ''): SessionRecord => ({
   id: r[`${p}id`],

@@ -53,12 +53,14 @@ export class SqliteStore implements SessionStore {
       sessionById: p(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
       insertToken: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, rotated_at, successor_id, successor_sealed, reserve)
         VALUES (@id, @sessionId, @secretHash, @createdAt, @rotatedAt, @successorId, @successorSealed, ${TOKEN_RESERVE})`),
-      tokenWithSession: p(tokenWithSessionAndUser('?')),
+      // A rotation's successor, with the sealed copy of itself that its parent's holder may open in the grace window.
+      insertSuccessor: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, parent_sealed, reserve) VALUES (?, ?, ?, ?, ?, zeroblob(${TOKEN_RESERVE_BYTES}))`),
+      tokenWithSession: p(tokenWithSessionAndUser('?', true)),
       // Logout's lookup: the secret hash and the session, with the session's rowid so that the
       // revocation is one rowid search instead of a search of the id index and then the table.
       sessionOfToken: p(`SELECT t.secret_hash, s.rowid AS s_rowid, ${SESSION_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`),
       revokeSessionRow: p(`UPDATE sessions SET revoked_at = ?, revoke_reason = ?, reserve = NULL WHERE rowid = ? AND revoked_at IS NULL`),
-      rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, successor_sealed = @sealed, reserve = NULL
+      rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, reserve = NULL
         WHERE id = @parentId AND rotated_at IS NULL
           AND EXISTS (SELECT 1 FROM sessions WHERE id = refresh_tokens.session_id AND revoked_at IS NULL)`),
       touchSession: p(`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`),
@@ -150,9 +152,10 @@ export class SqliteStore implements SessionStore {
   async rotateRefreshToken(input: Parameters<SessionStore['rotateRefreshToken']>[0]) {
     return this.committer.write(() => {
       const { parentId, successor, successorSealed, at, idleExpiresAt, audit } = input;
-      const changed = this.s.rotate.run({ parentId, at, successorId: successor.id, sealed: successorSealed }).changes;
+      const changed = this.s.rotate.run({ parentId, at, successorId: successor.id }).changes;
       if (changed === 1) {
-        this.s.insertToken.run(successor);
+        // A new successor is never rotated: its own rotated_at, successor_id and successor_sealed stay NULL.
+        this.s.insertSuccessor.run(successor.id, successor.sessionId, successor.secretHash, successor.createdAt, successorSealed);
         this.s.touchSession.run(at, idleExpiresAt, successor.sessionId);
         this.auditNow(audit);
         return { rotated: true as const };
@@ -250,8 +253,9 @@ export class SqliteStore implements SessionStore {
 const SESSION_COLUMNS = 'id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, revoked_at, revoke_reason';
 /** Covers `revoked_at` (6 bytes) and the hot path's reason, `logout` (6); longer reasons may still split a page. */
 const SESSION_RESERVE = 'zeroblob(16)';
-/** Covers a rotation: rotated_at (6), successor_id (22) and successor_sealed (94 bytes, and a longer type code). */
-const TOKEN_RESERVE = 'CASE WHEN @rotatedAt IS NULL THEN zeroblob(128) END';
+/** Covers a rotation: rotated_at (6 bytes) and successor_id (22); the sealed successor goes in the successor's row. */
+const TOKEN_RESERVE_BYTES = 32;
+const TOKEN_RESERVE = `CASE WHEN @rotatedAt IS NULL THEN zeroblob(${TOKEN_RESERVE_BYTES}) END`;
 
 /** An fsync of the database's WAL file that runs on libuv's thread pool. */
 function openWalSync(path: string): { sync: DurableSync; close(): void } {

@@ -15,7 +15,7 @@ export interface RefreshTokenParts {
 }
 
 const PART = /^[A-Za-z0-9_-]+$/;
-const ID_LEN = 22; // 16 bytes, base64url
+const ID_LEN = 22; // characters: base64url of 16 bytes before, 9 time digits + 13 random characters now
 const SECRET_LEN = 43; // 32 bytes, base64url
 
 export function newRefreshToken(random: Random, now: number): RefreshTokenParts & { token: string; secretHash: Buffer } {
