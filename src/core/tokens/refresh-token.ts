@@ -24,8 +24,6 @@ export function newRefreshToken(random: Random, now: number): RefreshTokenParts 
   return { id, secret, token: `${id}.${secret}`, secretHash: sha256(secret) };
 }
 
-/** Lower-case base32 digits, in ascending byte order and in the order of every common collation. */
-const SORTED_DIGITS = '0123456789abcdefghijklmnopqrstuv';
 const TIME_DIGITS = 9; // 45 bits of milliseconds: until the year 3084
 const RANDOM_CHARS = ID_LEN - TIME_DIGITS; // 13 base64url characters: 78 random bits
 
@@ -40,12 +38,8 @@ const RANDOM_CHARS = ID_LEN - TIME_DIGITS; // 13 base64url characters: 78 random
  * same length and alphabet and keep working.
  */
 export function newTokenId(random: Random, now: number): string {
-  let t = Math.max(0, Math.floor(now));
-  let time = '';
-  for (let i = 0; i < TIME_DIGITS; i++) {
-    time = SORTED_DIGITS[t % 32]! + time;
-    t = Math.floor(t / 32);
-  }
+  // Base 32 digits are 0-9 then a-v: ascending in byte order and in every common collation.
+  const time = Math.max(0, Math.floor(now)).toString(32).padStart(TIME_DIGITS, '0');
   return time + random.bytes(10).toString('base64url').slice(0, RANDOM_CHARS);
 }
 
