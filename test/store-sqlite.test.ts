@@ -77,24 +77,45 @@ describe('SqliteStore: schema upgrades', () => {
 });
 
 describe('SqliteStore: a revocation fits in its row', () => {
-  // Sessions are appended in rowid order, so their pages are packed full. A revocation that made its
-  // row longer would overflow the page and split it (two or three pages written instead of one).
-  async function sessionPagesBeforeAndAfterLogout(withReserve: boolean): Promise<{ before: number; after: number; revoked: number }> {
+  // Rows are appended in rowid order, so their pages are packed full. An update that made a row
+  // longer would overflow its page and split it (two or three pages written instead of one).
+  const tokenOf = (i: number, sessionId: string, now: number) => ({
+    id: `token-${String(i).padStart(16, '0')}`,
+    sessionId,
+    secretHash: Buffer.alloc(32, i % 251),
+    createdAt: now,
+    rotatedAt: null,
+    successorId: null,
+    successorSealed: null,
+  });
+
+  /** A store on a fresh file with `n` live sessions of one user, session i holding token i. */
+  async function withSessions<T>(n: number, run: (store: SqliteStore, now: number) => Promise<T>): Promise<T> {
     const dir = tempDir();
     const store = new SqliteStore(join(dir.dir, 'reserve.db'));
     try {
       const now = Date.now();
       await store.createUser({ id: 'u1', email: 'reserve@example.com', name: null, passwordHash: 'x', createdAt: now, disabledAt: null }, []);
-      const ids = Array.from({ length: 3000 }, (_, i) => `session-${String(i).padStart(6, '0')}`);
       await Promise.all(
-        ids.map((id, i) =>
-          store.createSession(
+        Array.from({ length: n }, (_, i) => {
+          const id = `session-${String(i).padStart(6, '0')}`;
+          return store.createSession(
             { id, userId: 'u1', createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 86_400_000, ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)', revokedAt: null, revokeReason: null },
-            { id: `token-${String(i).padStart(16, '0')}`, sessionId: id, secretHash: Buffer.alloc(32, i % 251), createdAt: now, rotatedAt: null, successorId: null, successorSealed: null },
+            tokenOf(i, id, now),
             [],
-          ),
-        ),
+          );
+        }),
       );
+      return await run(store, now);
+    } finally {
+      await store.close();
+      dir.cleanup();
+    }
+  }
+
+  function sessionPagesBeforeAndAfterLogout(withReserve: boolean): Promise<{ before: number; after: number; revoked: number }> {
+    const n = 3000;
+    return withSessions(n, async (store, now) => {
       // Without the reserve: the rows as a database from before migration 4 holds them, packed as tightly.
       if (!withReserve) store.db.exec('UPDATE sessions SET reserve = NULL; VACUUM;');
       const pages = () => (store.db.prepare(`SELECT count(*) AS n FROM dbstat WHERE name = 'sessions'`).get() as { n: number }).n;
@@ -102,13 +123,13 @@ describe('SqliteStore: a revocation fits in its row', () => {
       // The logout path: by refresh token, in one call per request.
       const audit = { at: now + 1, event: 'auth.logout', userId: null, subject: null, sessionHash: null, ip: null, userAgent: null, outcome: 'revoked' as const, detail: null };
       const results = await Promise.all(
-        ids.map((_, i) => store.revokeByRefreshTokens({ tokens: [{ id: `token-${String(i).padStart(16, '0')}`, secretHash: Buffer.alloc(32, i % 251) }], reason: 'logout', at: now + 1, audit })),
+        Array.from({ length: n }, (_, i) => {
+          const { id, secretHash } = tokenOf(i, '', now);
+          return store.revokeByRefreshTokens({ tokens: [{ id, secretHash }], reason: 'logout', at: now + 1, audit });
+        }),
       );
       return { before, after: pages(), revoked: results.filter((r) => r.revoked.length === 1).length };
-    } finally {
-      await store.close();
-      dir.cleanup();
-    }
+    });
   }
 
   /** Leaf pages of refresh_tokens, in key (rowid) order, that hold the `n` oldest rows. */
@@ -124,40 +145,25 @@ describe('SqliteStore: a revocation fits in its row', () => {
     return pages;
   }
 
-  async function tokenPagesBeforeAndAfterRotation(withReserve: boolean): Promise<{ before: number; after: number }> {
-    const dir = tempDir();
-    const store = new SqliteStore(join(dir.dir, 'token-reserve.db'));
-    try {
-      const now = Date.now();
-      const n = 2000;
-      await store.createUser({ id: 'u1', email: 'token-reserve@example.com', name: null, passwordHash: 'x', createdAt: now, disabledAt: null }, []);
-      const token = (i: number, sessionId: string) => ({ id: `token-${String(i).padStart(16, '0')}`, sessionId, secretHash: Buffer.alloc(32, i % 251), createdAt: now, rotatedAt: null, successorId: null, successorSealed: null });
-      await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          store.createSession(
-            { id: `session-${i}`, userId: 'u1', createdAt: now, lastSeenAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 86_400_000, ip: null, userAgent: null, revokedAt: null, revokeReason: null },
-            token(i, `session-${i}`),
-            [],
-          ),
-        ),
-      );
+  function tokenPagesBeforeAndAfterRotation(withReserve: boolean): Promise<{ before: number; after: number }> {
+    const n = 2000;
+    return withSessions(n, async (store, now) => {
       if (!withReserve) store.db.exec('UPDATE refresh_tokens SET reserve = NULL; VACUUM;');
       const before = pagesHoldingFirstRows(store, n);
       // Every parent rotated once; the successors are appended after them (higher rowids).
       const results = await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          store.rotateRefreshToken({ parentId: token(i, '').id, successor: token(n + i, `session-${i}`), successorSealed: Buffer.alloc(94, 7), at: now + 1, idleExpiresAt: now + 3_600_000, audit: [] }),
-        ),
+        Array.from({ length: n }, (_, i) => {
+          const parent = tokenOf(i, '', now);
+          const successor = tokenOf(n + i, `session-${String(i).padStart(6, '0')}`, now);
+          return store.rotateRefreshToken({ parentId: parent.id, successor, successorSealed: Buffer.alloc(94, 7), at: now + 1, idleExpiresAt: now + 3_600_000, audit: [] });
+        }),
       );
       assert.ok(results.every((r) => r.rotated));
-      const rotated = await store.findRefreshToken(token(5, '').id);
-      assert.equal(rotated?.token.successorId, token(n + 5, '').id);
+      const rotated = await store.findRefreshToken(tokenOf(5, '', now).id);
+      assert.equal(rotated?.token.successorId, tokenOf(n + 5, '', now).id);
       assert.deepEqual(rotated?.token.successorSealed, Buffer.alloc(94, 7));
       return { before, after: pagesHoldingFirstRows(store, n) };
-    } finally {
-      await store.close();
-      dir.cleanup();
-    }
+    });
   }
 
   test('rotating a refresh token keeps the parent row in its page (and without the reserve the pages split)', async () => {
