@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
@@ -106,6 +107,29 @@ describe('crocante profile (seed 001)', () => {
     assert.ok(!r.text.includes(sealed));
     const post = await c.post('/api/things', { json: { name: 'tapas' }, headers: { cookie: `crocante_session=${sealed}` } });
     assert.deepEqual(JSON.parse(post.json.echo.body), { name: 'tapas' });
+  });
+
+  test('the BFF proxy drops hop-by-hop request headers a browser or proxy may send (Expect, Keep-Alive, TE, Proxy-Connection)', async () => {
+    const { c } = await login();
+    const sealed = c.jar.get('crocante_session')!;
+    // node:http, not fetch: fetch refuses to send most of these headers.
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/api/things/7`, {
+        method: 'GET',
+        headers: { cookie: `crocante_session=${sealed}`, expect: '100-continue', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-connection': 'keep-alive' },
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (b: Buffer) => chunks.push(b));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.status, 200, r.body);
+    const echo = JSON.parse(r.body).echo;
+    assert.equal(echo.path, '/things/7');
+    assert.match(echo.authorization, /^Bearer ey/);
   });
 
   test('after logout the old session cookie is refused by the proxy at once, and the upstream never sees it', async () => {

@@ -99,7 +99,7 @@ function isUpstreamError(kind: UpstreamFailure, messagePart?: string) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('HttpUpstream (node:http client against real servers)', () => {
+describe('HttpUpstream (undici client against real servers)', () => {
   after(async () => {
     for (const c of clients) c.close();
     await Promise.all(open.map((s) => s.close()));
@@ -368,18 +368,20 @@ describe('HttpUpstream (node:http client against real servers)', () => {
   });
 
   describe('keep-alive', () => {
-    test('sequential calls reuse one TCP connection, and close() ends it', async () => {
+    test('sequential calls reuse kept-alive connections, and close() ends them', async () => {
       const s = await serve((req, res) => res.end(`ok ${req.url}`));
       const up = new HttpUpstream(); // closed by this test, not by after()
       try {
-        for (let i = 0; i < 5; i++) {
+        for (let i = 0; i < 10; i++) {
           const r = await up.send({ url: `${s.url}/${i}`, method: 'POST', headers: {}, body: `call ${i}` });
           assert.equal(r.body.toString(), `ok /${i}`);
         }
-        assert.equal(s.requests.length, 5);
-        assert.equal(s.sockets.length, 1, `expected one connection for five sequential calls, saw ${s.sockets.length}`);
+        assert.equal(s.requests.length, 10);
+        // undici marks a new connection free a turn after its first answer, so a call
+        // made at once may open a second one; from then on both are reused.
+        assert.ok(s.sockets.length <= 2, `expected ten sequential calls to reuse their connections, saw ${s.sockets.length}`);
         up.close();
-        await within(s.socketClosed(0), 3000, 'the kept-alive connection ending after close()');
+        await within(Promise.all(s.sockets.map((_, n) => s.socketClosed(n))), 3000, 'the kept-alive connections ending after close()');
       } finally {
         up.close();
       }

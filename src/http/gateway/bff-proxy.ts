@@ -5,7 +5,7 @@ import { chunkNames, clearChunked, readChunked } from '../chunked-cookie.js';
 import type { CookieSpec } from '../cookies.js';
 import { HttpProblem } from '../errors.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'proxy-connection']);
 
 export interface BffProxyOptions {
   /** Requests under this prefix (except `<prefix>auth/`) are proxied. Default `/api/`. */
