@@ -61,7 +61,28 @@ if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
       }
 
       const enqueue = (gw: PostgresGatewayStore, item: OutboxItem) =>
-        gw.revokeAndEnqueue({ revocationKey: `k:${item.tokenHash}`, revokedAt: T0, expiresAt: item.expiresAt, item, audit: [] });
+        gw.revokeAndEnqueue({ revocationKeys: [`k:${item.tokenHash}`], revokedAt: T0, expiresAt: item.expiresAt, item, audit: [] });
+
+      test('two nodes revoking the same 30 keys at once, each with its own item: every key is owed exactly one upstream call', async () => {
+        await withNodes(2, async (nodes) => {
+          const keys = Array.from({ length: 30 }, (_, i) => `race:${i}`);
+          const results = await Promise.all(
+            keys.flatMap((key) =>
+              nodes.map(async (gw) => {
+                const item = outboxItem();
+                return { key, item, r: await gw.revokeAndEnqueue({ revocationKeys: [key], revokedAt: T0, expiresAt: item.expiresAt, item, audit: [] }) };
+              }),
+            ),
+          );
+          for (const key of keys) {
+            const mine = results.filter((x) => x.key === key);
+            assert.deepEqual(mine.map((x) => x.r.enqueued).sort(), [false, true], `${key}: one of the two calls enqueued`);
+            assert.deepEqual(mine.map((x) => x.r.revoked).sort(), [false, true], `${key}: one of the two calls revoked`);
+          }
+          const stored = (await nodes[1]!.listOutbox('all', 100)).map((i) => i.id).sort();
+          assert.deepEqual(stored, results.filter((x) => x.r.enqueued).map((x) => x.item.id).sort());
+        });
+      });
 
       test('two nodes claiming 50 due items at once: every item is claimed by exactly one of them', async (t) => {
         await withNodes(2, async (nodes) => {

@@ -27,15 +27,16 @@ export type OutboxState = 'pending' | 'delivered' | 'expired' | 'all';
  */
 export interface GatewayStore {
   /**
-   * In one transaction: records the revocation locally, enqueues the upstream
-   * call (unless this token was enqueued before) and writes the audit events.
-   * With `leaseUntil`, the new item is stored already leased to the caller,
-   * who delivers it at once from memory; `claimDue` leaves it alone until then.
-   * `revoked` is false when the key was already revoked; `enqueued`, whether
-   * the item was stored (false without one, or when the token was enqueued before).
+   * In one transaction: records the revocation of every key locally, enqueues
+   * the upstream call when at least one key was not revoked before (a key that
+   * was is owed its call already, by the revocation that recorded it) and
+   * writes the audit events. With `leaseUntil`, the new item is stored already
+   * leased to the caller, who delivers it at once from memory; `claimDue`
+   * leaves it alone until then. `revoked` is true when any key was newly
+   * revoked; `enqueued`, whether the item was stored.
    */
   revokeAndEnqueue(input: {
-    revocationKey: string;
+    revocationKeys: string[];
     revokedAt: number;
     expiresAt: number;
     item: OutboxItem | null;

@@ -56,7 +56,7 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
 
     /** Revokes `key` and enqueues `item`, as the gateway's logout does. */
     const enqueue = (item: OutboxItem, key = `k:${item.tokenHash}`, audit = [ev('gateway.logout', { token: item.tokenHash.slice(0, 16) })]) =>
-      gw.revokeAndEnqueue({ revocationKey: key, revokedAt: item.createdAt, expiresAt: item.expiresAt, item, audit });
+      gw.revokeAndEnqueue({ revocationKeys: [key], revokedAt: item.createdAt, expiresAt: item.expiresAt, item, audit });
 
     test('revokeAndEnqueue records the revocation, the item and the audit; the item reads back in the same shape', async () => {
       const item = outboxItem();
@@ -67,23 +67,33 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
       assert.deepEqual(audit.map((r) => r.detail), [{ token: item.tokenHash.slice(0, 16) }]);
     });
 
-    test('revokeAndEnqueue is idempotent per token: a second revoke of a key is false, a second enqueue of a kind+tokenHash is ignored', async () => {
+    test('revokeAndEnqueue enqueues once per revocation: a key revoked before stores no item and keeps the first', async () => {
       const item = outboxItem();
       assert.deepEqual(await enqueue(item, 'k1'), { revoked: true, enqueued: true });
-      assert.deepEqual(await enqueue({ ...item, id: randomUUID(), payload: randomBytes(8) }, 'k1'), { revoked: false, enqueued: false }, 'same key: already revoked');
-      assert.deepEqual(await enqueue({ ...item, id: randomUUID(), createdAt: T0 + 5 }, 'k2'), { revoked: true, enqueued: false }, 'a new key is a fresh revocation; the token was enqueued before');
-      assert.deepEqual(await gw.listOutbox('all', 10), [item], 'only the first enqueue of the token is kept');
-      // The same token under another kind is another revocation owed.
+      assert.deepEqual(await enqueue({ ...item, id: randomUUID(), payload: randomBytes(8) }, 'k1'), { revoked: false, enqueued: false }, 'same key: already revoked, its call already owed');
+      assert.deepEqual(await gw.listOutbox('all', 10), [item], 'only the first item is kept');
+      // The same token under another kind (another revocation key) is another revocation owed.
       const other = { ...item, id: randomUUID(), kind: 'crocante.logout' };
       assert.deepEqual(await enqueue(other, 'k3'), { revoked: true, enqueued: true });
       assert.deepEqual(sorted(ids(await gw.listOutbox('all', 10))), sorted([item.id, other.id]));
     });
 
+    test('revokeAndEnqueue with several keys revokes them all and enqueues when any of them is new', async () => {
+      const call = (keys: string[], item: OutboxItem) => gw.revokeAndEnqueue({ revocationKeys: keys, revokedAt: T0, expiresAt: item.expiresAt, item, audit: [] });
+      const [a, b, c, d] = [outboxItem(), outboxItem(), outboxItem(), outboxItem()];
+      assert.deepEqual(await call(['ka', 'kb'], a), { revoked: true, enqueued: true });
+      assert.deepEqual(await call(['kb', 'kc'], b), { revoked: true, enqueued: true }, 'kc is new: the call it names is owed');
+      assert.deepEqual(await call(['kc', 'ka'], c), { revoked: false, enqueued: false }, 'every key revoked before');
+      assert.deepEqual(await call(['kd', 'kd'], d), { revoked: true, enqueued: true }, 'a key named twice is one revocation');
+      for (const k of ['ka', 'kb', 'kc', 'kd']) assert.equal(await gw.isRevoked(k), true, k);
+      assert.deepEqual(sorted(ids(await gw.listOutbox('all', 10))), sorted([a.id, b.id, d.id]));
+    });
+
     test('revokeAndEnqueue without an item only revokes the key', async () => {
       const item = outboxItem();
       await enqueue(item, 'k1');
-      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: true, enqueued: false });
-      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKey: 'k2', revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: false, enqueued: false });
+      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKeys: ['k2'], revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: true, enqueued: false });
+      assert.deepEqual(await gw.revokeAndEnqueue({ revocationKeys: ['k2'], revokedAt: T0, expiresAt: item.expiresAt, item: null, audit: [] }), { revoked: false, enqueued: false });
       assert.equal(await gw.isRevoked('k2'), true);
       assert.equal((await gw.listOutbox('all', 10)).length, 1);
     });
@@ -138,7 +148,7 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
       const a = outboxItem({ nextAttemptAt: T0 });
       const b = outboxItem({ nextAttemptAt: T0 });
       for (const [item, key] of [[a, 'ka'], [b, 'kb']] as const) {
-        const r = await gw.revokeAndEnqueue({ revocationKey: key, revokedAt: T0, expiresAt: item.expiresAt, item, leaseUntil: T0 + 3000, audit: [] });
+        const r = await gw.revokeAndEnqueue({ revocationKeys: [key], revokedAt: T0, expiresAt: item.expiresAt, item, leaseUntil: T0 + 3000, audit: [] });
         assert.deepEqual(r, { revoked: true, enqueued: true });
       }
       assert.deepEqual(await gw.claimDue(T0, 10, 5000), [], 'both leased to the node that stored them');

@@ -15,16 +15,18 @@ const STATE_WHERE: Record<OutboxState, string> = {
 
 /** Every statement, prepared once per connection by name. */
 const SQL = {
-  // The outbox insert selects nothing when there is no item (a further key of an already-enqueued revocation).
+  // The outbox insert selects nothing when there is no item, or when every key was revoked before
+  // (a concurrent revocation of the same key waits for the first to commit, then inserts nothing).
   revokeAndEnqueue: `WITH r AS (
-      INSERT INTO gateway_revocations (revocation_key, revoked_at, expires_at) VALUES ($1, $2, $3)
+      INSERT INTO gateway_revocations (revocation_key, revoked_at, expires_at)
+      SELECT k, $2, $3 FROM unnest($1::text[]) AS k
       ON CONFLICT (revocation_key) DO NOTHING
       RETURNING 1
     ),
     q AS (
       INSERT INTO upstream_outbox (id, kind, token_hash, payload, created_at, expires_at, attempts, next_attempt_at, lease_until)
-      SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $9::bigint, $10::integer, $11::bigint, $12::bigint WHERE $4::text IS NOT NULL
-      ON CONFLICT (kind, token_hash) DO NOTHING
+      SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $9::bigint, $10::integer, $11::bigint, $12::bigint
+      WHERE $4::text IS NOT NULL AND EXISTS (SELECT 1 FROM r)
       RETURNING 1
     ),
     audit AS (${auditInsert(13)})
@@ -91,7 +93,7 @@ export class PostgresGatewayStore implements GatewayStore {
   async revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<{ revoked: boolean; enqueued: boolean }> {
     const { item } = input;
     const [head] = await this.run('revokeAndEnqueue', [
-      input.revocationKey,
+      [...new Set(input.revocationKeys)],
       input.revokedAt,
       input.expiresAt,
       item?.id ?? null,
@@ -105,7 +107,7 @@ export class PostgresGatewayStore implements GatewayStore {
       input.leaseUntil ?? null,
       ...auditParams(input.audit),
     ]);
-    return { revoked: head?.revoked === 1, enqueued: head?.enqueued === 1 };
+    return { revoked: Number(head?.revoked) > 0, enqueued: head?.enqueued === 1 };
   }
 
   async isRevoked(revocationKey: string): Promise<boolean> {

@@ -20,7 +20,7 @@ export class SqliteGatewayStore implements GatewayStore {
       revoke: p(`INSERT INTO gateway_revocations (revocation_key, revoked_at, expires_at) VALUES (?, ?, ?) ON CONFLICT(revocation_key) DO NOTHING`),
       isRevoked: p(`SELECT 1 FROM gateway_revocations WHERE revocation_key = ?`),
       enqueue: p(`INSERT INTO upstream_outbox (id, kind, token_hash, payload, created_at, expires_at, attempts, next_attempt_at, lease_until)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind, token_hash) DO NOTHING`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       due: p(`SELECT * FROM upstream_outbox WHERE delivered_at IS NULL AND expired_at IS NULL AND next_attempt_at <= @now
         AND (lease_until IS NULL OR lease_until <= @now) ORDER BY next_attempt_at LIMIT @limit`),
       lease: p(`UPDATE upstream_outbox SET lease_until = ? WHERE id = ?`),
@@ -36,9 +36,10 @@ export class SqliteGatewayStore implements GatewayStore {
   revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<{ revoked: boolean; enqueued: boolean }> {
     return this.base.committer.write(() => {
       const { item: i } = input;
-      const revoked = this.s.revoke.run(input.revocationKey, input.revokedAt, input.expiresAt).changes === 1;
+      let revoked = false;
+      for (const key of input.revocationKeys) revoked = this.s.revoke.run(key, input.revokedAt, input.expiresAt).changes === 1 || revoked;
       const enqueued =
-        i !== null && this.s.enqueue.run(i.id, i.kind, i.tokenHash, i.payload, i.createdAt, i.expiresAt, i.attempts, i.nextAttemptAt, input.leaseUntil ?? null).changes === 1;
+        revoked && i !== null && this.s.enqueue.run(i.id, i.kind, i.tokenHash, i.payload, i.createdAt, i.expiresAt, i.attempts, i.nextAttemptAt, input.leaseUntil ?? null).changes === 1;
       this.base.auditNow(input.audit);
       return { revoked, enqueued };
     });

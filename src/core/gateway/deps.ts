@@ -51,10 +51,8 @@ export async function revokeUpstream(
     expiredAt: null,
   };
   const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
-  const [first, ...rest] = input.keys;
   const leaseUntil = now + deps.worker.leaseMs;
-  const { enqueued } = await deps.store.revokeAndEnqueue({ revocationKey: first!, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit });
-  for (const key of rest) await deps.store.revokeAndEnqueue({ revocationKey: key, revokedAt: now, expiresAt: item.expiresAt, item: null, audit: [] });
+  const { enqueued } = await deps.store.revokeAndEnqueue({ revocationKeys: input.keys, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit });
   if (enqueued) deps.worker.deliverNow(item, input.request);
   else deps.worker.kick();
 }
