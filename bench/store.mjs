@@ -34,6 +34,7 @@ const { parseRefreshToken, newTokenId } = await dist('core/tokens/refresh-token.
 const { sha256 } = await dist('core/hash.js');
 const { cryptoRandom } = await dist('core/clock.js');
 const { SqliteGatewayStore } = await dist('adapters/sqlite/sqlite-gateway-store.js');
+const { newOutboxId } = await dist('core/gateway/outbox-worker.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-store-bench-'));
 try {
@@ -107,7 +108,7 @@ async function gatewayLogout(store) {
   if (!gw) gateways.set(store, (gw = new SqliteGatewayStore(store)));
   const at = Date.now();
   const tokenHash = cryptoRandom.bytes(32).toString('hex');
-  const item = { id: crypto.randomUUID(), kind: 'judicial.revoke', tokenHash, payload: cryptoRandom.bytes(300), createdAt: at, expiresAt: at + 3_600_000, attempts: 0, nextAttemptAt: at, lastStatus: null, lastError: null, deliveredAt: null, expiredAt: null };
+  const item = { id: newOutboxId(at), kind: 'judicial.revoke', tokenHash, payload: cryptoRandom.bytes(300), createdAt: at, expiresAt: at + 3_600_000, attempts: 0, nextAttemptAt: at, lastStatus: null, lastError: null, deliveredAt: null, expiredAt: null };
   const audit = (event, outcome) => [{ at, event, userId: null, subject: null, sessionHash: tokenHash.slice(0, 16), ip: '127.0.0.1', userAgent: 'bench', outcome, detail: null }];
   const r = await gw.revokeAndEnqueue({ revocationKeys: [`judicial:${tokenHash}`], revokedAt: at, expiresAt: item.expiresAt, item, leaseUntil: at + 6000, audit: audit('auth.logout.success', 'revoked') });
   if (!r.enqueued) throw new Error('a gateway logout enqueued nothing');
