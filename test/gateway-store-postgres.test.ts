@@ -84,6 +84,35 @@ if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
         });
       });
 
+      test('two nodes revoking overlapping key sets named in opposite orders do not deadlock: every key is revoked, each call enqueues', async () => {
+        await withNodes(2, async ([a, b], schema) => {
+          const holder = await admin!.connect();
+          try {
+            // A third transaction holds K2, so both calls are part-way through their keys when it lets go.
+            await holder.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
+            await holder.query('BEGIN');
+            await holder.query(`INSERT INTO gateway_revocations (revocation_key, revoked_at, expires_at) VALUES ('K2', 1, 1)`);
+            const call = (gw: PostgresGatewayStore, keys: string[]) => {
+              const item = outboxItem();
+              return gw.revokeAndEnqueue({ revocationKeys: keys, revokedAt: T0, expiresAt: item.expiresAt, item, audit: [] });
+            };
+            const first = call(a!, ['K1', 'K2', 'K3', 'KA']);
+            const second = call(b!, ['K3', 'K2', 'KB']);
+            await new Promise((r) => setTimeout(r, 300));
+            await holder.query('ROLLBACK');
+            assert.deepEqual(await Promise.all([first, second]), [
+              { revoked: true, enqueued: true },
+              { revoked: true, enqueued: true },
+            ]);
+            const keys = await holder.query('SELECT revocation_key FROM gateway_revocations ORDER BY 1');
+            assert.deepEqual(keys.rows.map((r) => r.revocation_key), ['K1', 'K2', 'K3', 'KA', 'KB']);
+          } finally {
+            await holder.query('ROLLBACK').catch(() => undefined);
+            holder.release();
+          }
+        });
+      });
+
       test('two nodes claiming 50 due items at once: every item is claimed by exactly one of them', async (t) => {
         await withNodes(2, async (nodes) => {
           const items = Array.from({ length: 50 }, (_, i) => outboxItem({ nextAttemptAt: T0 + (i % 7) }));

@@ -146,6 +146,16 @@ describe('HttpUpstream (undici client against real servers)', () => {
       assert.deepEqual(r.body, bytes);
     });
 
+    test('credentials in the URL are sent as Basic authorization, unless the caller sets Authorization itself', async () => {
+      const s = await serve((_req, res) => res.end('ok'));
+      const withCredentials = s.url.replace('http://', 'http://svc%40corp:p%3Ass@');
+      await client().send({ url: `${withCredentials}/revoke`, method: 'POST', headers: {} });
+      assert.equal(s.requests[0]!.headers.authorization, `Basic ${Buffer.from('svc@corp:p:ss').toString('base64')}`);
+      assert.equal(s.requests[0]!.url, '/revoke');
+      await client().send({ url: `${withCredentials}/logout`, method: 'POST', headers: { Authorization: 'Bearer abc' } });
+      assert.equal(s.requests[1]!.headers.authorization, 'Bearer abc');
+    });
+
     test('an empty string body is sent with content-length 0', async () => {
       const s = await serve((_req, res) => res.end('ok'));
       const up = client();

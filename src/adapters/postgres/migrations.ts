@@ -103,15 +103,4 @@ DROP INDEX IF EXISTS refresh_tokens_session_id;
 DROP INDEX IF EXISTS gateway_revocations_revoked_at;
 `,
   },
-  {
-    version: 4,
-    name: 'drop-outbox-token-index',
-    // The outbox deduplicated a token with a unique index on (kind, token_hash): a random page of it
-    // written on every gateway logout. revokeAndEnqueue now enqueues only when one of the call's
-    // revocation keys is new (a key revoked before is owed its call already), in the same transaction
-    // as the key's own insert, so the primary key of gateway_revocations does that job.
-    sql: `
-DROP INDEX IF EXISTS upstream_outbox_token;
-`,
-  },
 ];

@@ -17,9 +17,12 @@ const STATE_WHERE: Record<OutboxState, string> = {
 const SQL = {
   // The outbox insert selects nothing when there is no item, or when every key was revoked before
   // (a concurrent revocation of the same key waits for the first to commit, then inserts nothing).
+  // Keys are taken in one order by every caller, so two calls sharing keys cannot deadlock.
+  // ON CONFLICT (kind, token_hash) stays while nodes of the previous release may share the
+  // database: their insert names that unique index as its arbiter, so it is dropped a release later.
   revokeAndEnqueue: `WITH r AS (
       INSERT INTO gateway_revocations (revocation_key, revoked_at, expires_at)
-      SELECT k, $2, $3 FROM unnest($1::text[]) AS k
+      SELECT k, $2, $3 FROM unnest($1::text[]) AS k ORDER BY k
       ON CONFLICT (revocation_key) DO NOTHING
       RETURNING 1
     ),
@@ -27,6 +30,7 @@ const SQL = {
       INSERT INTO upstream_outbox (id, kind, token_hash, payload, created_at, expires_at, attempts, next_attempt_at, lease_until)
       SELECT $4::text, $5::text, $6::text, $7::bytea, $8::bigint, $9::bigint, $10::integer, $11::bigint, $12::bigint
       WHERE $4::text IS NOT NULL AND EXISTS (SELECT 1 FROM r)
+      ON CONFLICT (kind, token_hash) DO NOTHING
       RETURNING 1
     ),
     audit AS (${auditInsert(13)})

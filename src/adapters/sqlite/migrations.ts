@@ -139,7 +139,9 @@ ALTER TABLE refresh_tokens ADD COLUMN parent_sealed BLOB;
     // The outbox deduplicated a token with a unique index on (kind, token_hash): a random page of it
     // written on every gateway logout. revokeAndEnqueue now enqueues only when one of the call's
     // revocation keys is new (a key revoked before is owed its call already), in the same transaction
-    // as the key's own insert, so the primary key of gateway_revocations does that job.
+    // as the key's own insert, so the primary key of gateway_revocations does that job. (PostgreSQL
+    // keeps the index one release longer: several nodes of two releases may share that database.
+    // A SQLite file has one server process, which migrates it when it starts.)
     sql: `
 DROP INDEX IF EXISTS upstream_outbox_token;
 `,

@@ -62,7 +62,7 @@ export class HttpUpstream implements Upstream {
       };
       const timer = setTimeout(() => done(new UpstreamError('timeout', 'upstream did not answer in time')), this.timeoutMs);
       this.agent
-        .request({ origin: url.origin, path: url.pathname + url.search, method: req.method, headers: req.headers, body: req.body, signal: abort })
+        .request({ origin: url.origin, path: url.pathname + url.search, method: req.method, headers: withUrlCredentials(req.headers, url), body: req.body, signal: abort })
         .then(
           ({ statusCode: status, headers, body }) => {
             // Errors after this point are the body's; keep one listener so none goes unhandled.
@@ -90,6 +90,18 @@ export class HttpUpstream implements Upstream {
   close(): void {
     this.agent.destroy().catch(() => undefined);
   }
+}
+
+/**
+ * `https://user:pass@host/` sends Basic credentials, as node:http and curl do
+ * (undici takes only the origin and path, which would drop them); an
+ * Authorization header the caller set wins.
+ */
+function withUrlCredentials(headers: Record<string, string>, url: URL): Record<string, string> {
+  if (!url.username && !url.password) return headers;
+  for (const name in headers) if (name.toLowerCase() === 'authorization') return headers;
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { ...headers, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
