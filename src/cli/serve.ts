@@ -79,7 +79,8 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
     upstreamTimeoutMs: cfg.upstreamTimeout,
     defaultTokenTtlMs: cfg.upstreamTokenTtl * 1000,
     sessionKeys: cfg.sessionKey,
-    log: { warn: (obj, msg) => log?.warn(obj, msg) },
+    journalPath: cfg.journal,
+    log: { warn: (obj, msg) => log?.warn(obj, msg), error: (obj, msg) => log?.error(obj, msg) },
   });
   const app = await buildGatewayServer(runtime, {
     profile,

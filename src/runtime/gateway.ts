@@ -15,6 +15,9 @@ import type { GatewayStore } from '../ports/gateway-store.js';
 import type { SessionStore } from '../ports/session-store.js';
 import type { Upstream } from '../ports/upstream.js';
 import { DEFAULT_DB, openStore } from './open-store.js';
+import { DEFAULT_JOURNAL } from './latchkey.js';
+import { SqliteGatewayJournal } from '../adapters/sqlite/sqlite-gateway-journal.js';
+import { GatewayJournalReplayer } from '../core/gateway/gateway-journal.js';
 
 export interface GatewayRuntimeOptions {
   db?: string;
@@ -34,7 +37,11 @@ export interface GatewayRuntimeOptions {
   sessionKeys?: string[];
   /** Start the outbox worker (default true; the CLI's outbox commands do not). */
   startWorker?: boolean;
-  log?: { warn(obj: object, msg: string): void };
+  /** With PostgreSQL: this node's journal of logouts made while the database is down (default ./.latchkey/journal.db). */
+  journalPath?: string;
+  /** How often journaled logouts are retried against the database (default 1000 ms). */
+  journalReplayMs?: number;
+  log?: { warn(obj: object, msg: string): void; error?(obj: object, msg: string): void };
 }
 
 export interface GatewayRuntime {
@@ -42,6 +49,8 @@ export interface GatewayRuntime {
   gatewayStore: GatewayStore;
   deps: GatewayDeps;
   worker: OutboxWorker;
+  /** With PostgreSQL: applies logouts journaled while the database was down. */
+  journal: GatewayJournalReplayer | null;
   sessionKeys: SessionKeyRing;
   upstreamTimeoutMs: number;
   onOutcome(listener: (outcome: DeliveryOutcome, kind: string) => void): void;
@@ -92,18 +101,30 @@ export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Pr
     clock,
     random,
     defaultTokenTtlMs: opts.defaultTokenTtlMs ?? 7 * 24 * 3600_000,
+    log: opts.log ? { warn: (o, m) => opts.log!.warn(o, m), error: (o, m) => (opts.log!.error ?? opts.log!.warn)(o, m) } : undefined,
   };
+  // A database server may be down while this node is up: gateway logouts then wait in a journal on this node's disk.
+  let journal: GatewayJournalReplayer | null = null;
+  if (store.dialect !== 'sqlite' && opts.startWorker !== false) {
+    deps.journal = new SqliteGatewayJournal(opts.journalPath ?? DEFAULT_JOURNAL);
+    deps.deploymentId = await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url'));
+    journal = new GatewayJournalReplayer(deps, opts.journalReplayMs ?? 1000);
+    journal.start();
+  }
   if (opts.startWorker !== false) worker.start();
   return {
     store,
     gatewayStore,
     deps,
     worker,
+    journal,
     sessionKeys,
     upstreamTimeoutMs,
     onOutcome: (l) => void listeners.push(l),
     async close() {
+      await journal?.stop();
       await worker.stop();
+      deps.journal?.close();
       ownUpstream?.close();
       await store.close();
     },

@@ -63,9 +63,17 @@ export async function startGateway(
   upstreamUrl: string,
   opts: { runtime?: GatewayRuntimeOptions; http?: Partial<GatewayHttpOptions>; dbPath?: string } = {},
 ): Promise<TestGateway> {
-  const tmp = opts.dbPath ? null : tempDir();
-  const dbPath = opts.dbPath ?? join(tmp!.dir, 'gateway.db');
-  const runtime = await createGatewayRuntime({ db: `sqlite:${dbPath}`, upstreamTimeoutMs: 500, outboxIntervalMs: 100, backoff: { baseMs: 50, maxMs: 200 }, ...opts.runtime });
+  const tmp = tempDir();
+  const dbPath = opts.dbPath ?? join(tmp.dir, 'gateway.db');
+  const runtime = await createGatewayRuntime({
+    db: `sqlite:${dbPath}`,
+    upstreamTimeoutMs: 500,
+    outboxIntervalMs: 100,
+    backoff: { baseMs: 50, maxMs: 200 },
+    journalPath: join(tmp.dir, 'journal.db'),
+    journalReplayMs: 100,
+    ...opts.runtime,
+  });
   const app = await buildGatewayServer(runtime, { profile: gatewayProfileByName(profile), upstreamUrl, logLevel: false, ...opts.http });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -77,7 +85,7 @@ export async function startGateway(
     async close() {
       await app.close();
       await runtime.close();
-      tmp?.cleanup();
+      tmp.cleanup();
     },
   };
 }

@@ -9,11 +9,7 @@ export class SqliteJournal implements RevocationJournal {
   private readonly s;
 
   constructor(path: string) {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS pending_revocations (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
+    this.db = openJournalFile(path, 'pending_revocations');
     this.s = {
       append: this.db.prepare('INSERT INTO pending_revocations (entry) VALUES (?)'),
       list: this.db.prepare('SELECT id, entry FROM pending_revocations ORDER BY id'),
@@ -36,4 +32,19 @@ export class SqliteJournal implements RevocationJournal {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * Opens this node's journal file (created if need be) with a table of JSON
+ * entries. WAL with synchronous=FULL: a write is on disk when it returns. The
+ * authority's and the gateway's journals share the file, one table each.
+ */
+export function openJournalFile(path: string, table: 'pending_revocations' | 'pending_gateway_revocations'): Database.Database {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
+  return db;
 }

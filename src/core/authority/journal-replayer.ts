@@ -1,21 +1,21 @@
 import { isLatchkeyError } from '../errors.js';
 import type { AuthorityDeps } from './deps.js';
 import { replayJournaled } from './logout.js';
+import { ReplayLoop } from '../replay-loop.js';
 
 /**
  * Applies journaled logouts once the database is back. At start it re-arms
  * this node's refusals from the journal, so a restart during an outage does
  * not forget them.
  */
-export class JournalReplayer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
-
+export class JournalReplayer extends ReplayLoop {
   constructor(
     private readonly deps: AuthorityDeps,
-    private readonly intervalMs = 1000,
+    intervalMs = 1000,
     private readonly log?: { warn(obj: object, msg: string): void },
-  ) {}
+  ) {
+    super(intervalMs);
+  }
 
   /** Entries of this node's database only: another deployment's are left for it. */
   private own() {
@@ -27,34 +27,24 @@ export class JournalReplayer {
       for (const t of e.tokens) this.deps.refusedTokenIds!.add(t.id);
       if (e.sessionId && e.scope !== 'others') this.deps.revocations.add([e.sessionId], e.at);
     }
-    this.timer = setInterval(() => void this.replay(), this.intervalMs);
-    this.timer.unref();
+    this.startTimer();
   }
 
-  /** One pass; stops at the first entry the database still cannot take. */
-  replay(): Promise<void> {
-    this.running ??= (async () => {
-      const journal = this.deps.journal!;
-      for (const entry of this.own()) {
-        try {
-          await replayJournaled(this.deps, entry);
-        } catch (err) {
-          if (!isLatchkeyError(err, 'STORE_UNAVAILABLE')) this.log?.warn({ err: String(err), entry: entry.id }, 'journaled logout could not be applied');
-          return;
-        }
-        journal.remove(entry.id);
-        for (const t of entry.tokens) this.deps.refusedTokenIds!.delete(t.id);
+  protected async pass(): Promise<void> {
+    const journal = this.deps.journal!;
+    for (const entry of this.own()) {
+      try {
+        await replayJournaled(this.deps, entry);
+      } catch (err) {
+        if (!isLatchkeyError(err, 'STORE_UNAVAILABLE')) this.log?.warn({ err: String(err), entry: entry.id }, 'journaled logout could not be applied');
+        return;
       }
-    })().finally(() => (this.running = null));
-    return this.running;
+      journal.remove(entry.id);
+      for (const t of entry.tokens) this.deps.refusedTokenIds!.delete(t.id);
+    }
   }
 
   pending(): number {
     return this.own().length;
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
   }
 }

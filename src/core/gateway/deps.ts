@@ -6,6 +6,8 @@ import type { RevocationSet } from '../revocation/revocation-set.js';
 import type { Sealer } from '../tokens/sealer.js';
 import { auditEvent, type RequestContext } from '../authority/deps.js';
 import { newOutboxId, sealRequest, type OutboxWorker } from './outbox-worker.js';
+import type { GatewayJournal } from '../../ports/gateway-journal.js';
+import { owedWithoutDatabase } from './gateway-journal.js';
 
 export interface GatewayDeps {
   store: GatewayStore;
@@ -20,6 +22,11 @@ export interface GatewayDeps {
   random: Random;
   /** How long to keep retrying a revocation whose token expiry is unknown (default 7 days). */
   defaultTokenTtlMs: number;
+  /** With a database server: this node's journal of logouts made while it was down (see `owedWithoutDatabase`). */
+  journal?: GatewayJournal;
+  /** Which database journal entries belong to. */
+  deploymentId?: string;
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
 /**
@@ -27,7 +34,8 @@ export interface GatewayDeps {
  * transaction; then the worker delivers it at once, from memory (the row is
  * stored leased to this node, so no other pass sends it meanwhile; if this
  * node dies first, the lease runs out and any node's next pass does). The
- * caller answers the user without waiting for the upstream.
+ * caller answers the user without waiting for the upstream. If the database
+ * cannot take the write, see `owedWithoutDatabase`: this resolves all the same.
  */
 export async function revokeUpstream(
   deps: GatewayDeps,
@@ -52,7 +60,12 @@ export async function revokeUpstream(
   };
   const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
   const leaseUntil = now + deps.worker.leaseMs;
-  const { enqueued } = await deps.store.revokeAndEnqueue({ revocationKeys: input.keys, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit });
+  let enqueued: boolean;
+  try {
+    ({ enqueued } = await deps.store.revokeAndEnqueue({ revocationKeys: input.keys, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit }));
+  } catch (err) {
+    return owedWithoutDatabase(deps, { keys: input.keys, at: now, expiresAt: item.expiresAt, item, audit }, input.request, err);
+  }
   if (enqueued) deps.worker.deliverNow(item, input.request);
   else deps.worker.kick();
 }

@@ -81,8 +81,14 @@ export class OutboxWorker {
    */
   deliverNow(item: OutboxItem, request: UpstreamRequest): void {
     if (this.stopped) return; // stored and leased: once the lease ends, a pass (here or on another node) sends it
-    const p = this.deliver(item, request)
-      .catch((err) => this.deps.log?.warn({ err: String(err), outboxId: item.id }, 'outbox delivery failed'))
+    this.track(this.deliver(item, request));
+  }
+
+  /** A delivery started outside a pass: `stop()` waits for it; its failure is logged. */
+  track(delivery: Promise<unknown>): void {
+    const p: Promise<void> = delivery
+      .then(() => undefined)
+      .catch((err) => this.deps.log?.warn({ err: String(err) }, 'outbox delivery failed'))
       .finally(() => this.direct.delete(p));
     this.direct.add(p);
   }
@@ -105,19 +111,25 @@ export class OutboxWorker {
   }
 
   private audit(item: OutboxItem, event: string, outcome: AuditOutcome, detail: Record<string, unknown>): AuditEvent[] {
-    return [
-      {
-        at: this.deps.clock.now(),
-        event,
-        outcome,
-        userId: null,
-        subject: null,
-        sessionHash: item.tokenHash.slice(0, 16),
-        ip: null,
-        userAgent: null,
-        detail: { outboxId: item.id, kind: item.kind, ...detail },
-      },
-    ];
+    return outboxAudit(item, this.deps.clock.now(), event, outcome, detail);
+  }
+
+  /**
+   * Tells the upstream once, storing nothing (the database is down: the
+   * caller journals the item). Returns the upstream's final answer (accepted,
+   * or refused for good), or null when it is worth retrying later.
+   */
+  async sendOnce(item: OutboxItem, request: UpstreamRequest): Promise<{ status: number; event: string; outcome: AuditOutcome } | null> {
+    try {
+      const { status } = await this.deps.upstream.send(request);
+      if (status >= 200 && status < 300) return (this.deps.onOutcome?.('delivered', item.kind), { status, event: 'upstream.revoke.delivered', outcome: 'success' });
+      if (!RETRYABLE(status)) return (this.deps.onOutcome?.('rejected', item.kind), { status, event: 'upstream.revoke.rejected', outcome: 'failure' });
+      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: `status ${status}` }, 'upstream revocation failed; journaled for later');
+    } catch (err) {
+      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: err instanceof UpstreamError ? err.kind : 'error' }, 'upstream revocation failed; journaled for later');
+    }
+    this.deps.onOutcome?.('failed', item.kind);
+    return null;
   }
 
   /** Sends one claimed item (`request`: its payload, when the caller still has it unsealed). */
@@ -162,6 +174,23 @@ export class OutboxWorker {
     await store.reschedule(item.id, { attempts, nextAttemptAt, lastStatus: status, lastError: error }, this.audit(item, 'upstream.revoke.failed', 'failure', { status, error, attempts, nextAttemptAt: new Date(nextAttemptAt).toISOString() }));
     this.deps.onOutcome?.('failed', item.kind);
   }
+}
+
+/** The audit row of one delivery step of an outbox item (never the token: its hash prefix). */
+export function outboxAudit(item: OutboxItem, at: number, event: string, outcome: AuditOutcome, detail: Record<string, unknown>): AuditEvent[] {
+  return [
+    {
+      at,
+      event,
+      outcome,
+      userId: null,
+      subject: null,
+      sessionHash: item.tokenHash.slice(0, 16),
+      ip: null,
+      userAgent: null,
+      detail: { outboxId: item.id, kind: item.kind, ...detail },
+    },
+  ];
 }
 
 /**

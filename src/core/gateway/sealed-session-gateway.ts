@@ -1,6 +1,6 @@
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
-import { LatchkeyError } from '../errors.js';
+import { isLatchkeyError, LatchkeyError } from '../errors.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
 import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
@@ -83,7 +83,12 @@ export class SealedSessionGateway {
       await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
-    if (await isRevoked(this.deps, this.key(s.sid))) {
+    // The database being down must not stop a logout: then the revocation is journaled (see revokeUpstream).
+    const known = await isRevoked(this.deps, this.key(s.sid)).catch((err: unknown) => {
+      if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) return false;
+      throw err;
+    });
+    if (known) {
       await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'already_revoked', { sessionId: s.sid })]);
       return 'already_revoked';
     }

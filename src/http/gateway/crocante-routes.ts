@@ -3,7 +3,7 @@ import type { SealedSessionGateway } from '../../core/gateway/sealed-session-gat
 import { clearChunked, readChunked, writeChunked } from '../chunked-cookie.js';
 import { HttpProblem } from '../errors.js';
 import { requestContext } from '../request-context.js';
-import type { GatewayKit } from './gateway-kit.js';
+import { logoutOutcome, type GatewayKit } from './gateway-kit.js';
 
 /**
  * Seed 001's routes. Logout follows the seed's flow: clear the cookie, open
@@ -26,7 +26,7 @@ export function crocanteRoutes(app: FastifyInstance, kit: GatewayKit, gw: Sealed
   app.post(profile.paths.logout, { config: { lenientBody: true }, schema: { tags: ['auth'], summary: 'Sign out: always 200 {"success":true}, clears every chunk' } }, async (req, reply) => {
     await kit.limit(req, reply, 'logout');
     reply.header('set-cookie', clearChunked(cookie, req.headers.cookie));
-    const outcome = await gw.logout(readChunked(req.headers.cookie, cookie.name), requestContext(req));
+    const outcome = await logoutOutcome(req.log, () => gw.logout(readChunked(req.headers.cookie, cookie.name), requestContext(req)));
     kit.metrics.logouts.inc({ outcome });
     return reply.code(200).send({ success: true });
   });

@@ -6,7 +6,7 @@ import { clearCookie, readCookieValues, serializeCookie } from '../cookies.js';
 import { HttpProblem } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { JUDICIAL_MESSAGES } from './judicial.js';
-import type { GatewayKit } from './gateway-kit.js';
+import { logoutOutcome, type GatewayKit } from './gateway-kit.js';
 
 /**
  * Seed 000's routes. Logout: forward the Cookie header to the upstream's
@@ -48,7 +48,7 @@ export function judicialRoutes(app: FastifyInstance, kit: GatewayKit, gw: Refres
 
   app.post(profile.paths.logout, { config: { lenientBody: true }, schema: { tags: ['auth'], summary: 'Sign out: always 200, always clears refreshToken' } }, async (req, reply) => {
     await kit.limit(req, reply, 'logout');
-    const outcome = await gw.logout(req.headers.cookie, readCookieValues(req.headers.cookie, cookie.name), requestContext(req));
+    const outcome = await logoutOutcome(req.log, () => gw.logout(req.headers.cookie, readCookieValues(req.headers.cookie, cookie.name), requestContext(req)));
     kit.metrics.logouts.inc({ outcome });
     reply.header('set-cookie', clearCookie(cookie));
     return ok(reply, JUDICIAL_MESSAGES.logout, null);

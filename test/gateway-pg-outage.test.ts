@@ -1,0 +1,149 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
+import { StubUpstream, eventually } from './helpers/stub-upstream.js';
+import { Client } from './helpers/client.js';
+import { CuttableProxy } from './helpers/cuttable-proxy.js';
+import { PG_URL, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
+
+const why = await servicesProblem({ pg: true });
+const JUDICIAL_OK = { status: 'success', message: 'Sesión cerrada', data: null };
+const JUDICIAL_CLEARED = 'refreshToken=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0';
+
+/** A gateway node whose PostgreSQL connection goes through a proxy the test can cut. */
+async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string): Promise<TestGateway> {
+  const viaProxy = new URL(PG_URL);
+  viaProxy.port = String(proxy.port);
+  const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: 2000 });
+  return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50 }, http: { rateLimiter: false } });
+}
+
+async function rows(schema: string, sql: string): Promise<any[]> {
+  const db = new pg.Client({ connectionString: PG_URL });
+  await db.connect();
+  try {
+    return (await db.query(sql.replaceAll('$schema', pg.escapeIdentifier(schema)))).rows;
+  } finally {
+    await db.end();
+  }
+}
+
+describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () => {
+  const tmp = tempDir();
+  const schemas: string[] = [];
+  after(async () => {
+    for (const s of schemas) await dropSchema(s);
+    tmp.cleanup();
+  });
+
+  async function setUp(profile: 'judicial' | 'crocante', name: string) {
+    const schema = uniqueName();
+    schemas.push(schema);
+    const target = new URL(PG_URL);
+    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.open();
+    const up = await new StubUpstream().start();
+    const journalPath = join(tmp.dir, `${name}.db`);
+    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath);
+    return { schema, proxy, up, journalPath, gw };
+  }
+
+  test('judicial: success and a cleared cookie; the upstream is told at once; the node refuses the token; when the database returns (after a restart) the revocation is stored as delivered and never sent twice', async () => {
+    const first = await setUp('judicial', 'judicial');
+    const { schema, proxy, up, journalPath } = first;
+    let gw = first.gw;
+    try {
+      const c = new Client(gw.url);
+      const login = await c.post('/api/auth/login', { json: { email: 'juez@example.com', password: 'secret' } });
+      assert.equal(login.status, 200, login.text);
+      const rt = c.jar.get('refreshToken')!;
+
+      await proxy.cut();
+      const out = await c.post('/api/auth/logout');
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.json, JUDICIAL_OK);
+      assert.deepEqual(out.setCookies, [JUDICIAL_CLEARED]);
+      assert.equal(gw.runtime.journal!.pending(), 1, 'journaled on this node');
+      await eventually(() => up.delivered.length === 1, 5000, 'the upstream to be told at once');
+      assert.deepEqual(up.delivered, [`refreshToken=${rt}`]);
+
+      const refreshes = up.calls('/api/AuthJWT/Refresh').length;
+      const again = await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } });
+      assert.equal(again.status, 401, 'refused by this node without the database');
+      assert.equal(up.calls('/api/AuthJWT/Refresh').length, refreshes, 'without asking the upstream');
+
+      // The node restarts; the database returns.
+      await gw.close();
+      await proxy.open();
+      gw = await nodeBehindProxy('judicial', up.url, proxy, schema, journalPath);
+      await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      const [item] = await gw.runtime.gatewayStore.listOutbox('all', 10);
+      assert.equal(item?.kind, 'judicial.revoke');
+      assert.ok(item?.deliveredAt, 'stored as delivered');
+      assert.equal(item?.lastStatus, 200);
+      assert.equal((await rows(schema, 'SELECT count(*)::int AS n FROM $schema.gateway_revocations'))[0].n, 1, 'the revocation is in the database');
+      const audit = await gw.runtime.store.queryAudit({ event: 'upstream.revoke.delivered' });
+      assert.equal(audit.length, 1);
+      assert.equal((await gw.runtime.store.queryAudit({ event: 'auth.logout.success' })).length, 1, 'the logout is audited once');
+      await new Promise((r) => setTimeout(r, 400)); // outbox passes keep running: nothing more may arrive
+      assert.equal(up.delivered.length, 1, 'never sent twice');
+      const onOther = await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } });
+      assert.equal(onOther.status, 401);
+    } finally {
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+
+  test('judicial: with the upstream down as well, the journaled revocation goes to the outbox when the database returns and is delivered exactly once when the upstream does', async () => {
+    const { proxy, up, gw } = await setUp('judicial', 'both-down');
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'juez@example.com', password: 'secret' } })).status, 200);
+      const rt = c.jar.get('refreshToken')!;
+      await up.down();
+      await proxy.cut();
+      const out = await c.post('/api/auth/logout');
+      assert.equal(out.status, 200);
+      assert.deepEqual(out.setCookies, [JUDICIAL_CLEARED]);
+      await new Promise((r) => setTimeout(r, 300)); // the attempt at once fails
+      await proxy.open();
+      await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      await eventually(async () => (await gw.runtime.gatewayStore.listOutbox('pending', 10)).some((i) => i.attempts >= 1), 5000, 'a failed attempt from the outbox');
+      await up.up();
+      await eventually(async () => (await gw.runtime.gatewayStore.outboxStats()).pending === 0, 10_000, 'the outbox to drain');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(up.delivered, [`refreshToken=${rt}`], 'delivered exactly once');
+    } finally {
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+
+  test('crocante: a logout that cannot read the database still answers {"success":true}, clears the cookie and tells the upstream with the bearer', async () => {
+    const { proxy, up, gw } = await setUp('crocante', 'crocante');
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'chef@example.com', password: 'secret' } })).status, 200);
+      await proxy.cut();
+      const out = await c.post('/api/auth/logout', { headers: { 'content-type': 'application/json' } });
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.json, { success: true });
+      assert.deepEqual(out.setCookies, ['crocante_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0']);
+      await eventually(() => up.delivered.length === 1, 5000, 'the upstream logout');
+      assert.match(up.delivered[0]!, /^Bearer ey/);
+      await proxy.open();
+      await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      assert.equal((await gw.runtime.gatewayStore.listOutbox('delivered', 10)).length, 1);
+    } finally {
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+});
