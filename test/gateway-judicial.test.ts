@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
+import type { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 
 const run = promisify(execFile);
 const OK = { status: 'success', message: 'Sesión cerrada', data: null };
@@ -200,6 +201,30 @@ describe('judicial profile: production cookies', () => {
       assert.deepEqual(out.setCookies, ['refreshToken=; HttpOnly; Secure; SameSite=Strict; Path=/api/auth; Max-Age=0']);
     } finally {
       await gw.close();
+      await up.down();
+    }
+  });
+});
+
+describe('judicial profile: a SQLite database that fails', () => {
+  test('a logout the database cannot store still answers success, clears the cookie, refuses the token here and tells the upstream once', async () => {
+    const up = await new StubUpstream().start();
+    const gw = await startGateway('judicial', up.url, { http: { rateLimiter: false } });
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'juez@example.com', password: 'secret' } })).status, 200);
+      const rt = c.jar.get('refreshToken')!;
+      (gw.runtime.store as SqliteStore).db.close(); // every later statement throws
+      const out = await c.post('/api/auth/logout');
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.json, OK);
+      assert.deepEqual(out.setCookies, [CLEARED]);
+      await eventually(() => up.delivered.length === 1, 5000, 'the upstream to be told');
+      assert.deepEqual(up.delivered, [`refreshToken=${rt}`]);
+      const again = await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } });
+      assert.equal(again.status, 401, 'refused by this node from memory');
+    } finally {
+      await gw.close().catch(() => undefined);
       await up.down();
     }
   });
