@@ -14,11 +14,11 @@ const JUDICIAL_OK = { status: 'success', message: 'Sesión cerrada', data: null 
 const JUDICIAL_CLEARED = 'refreshToken=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0';
 
 /** A gateway node whose PostgreSQL connection goes through a proxy the test can cut. */
-async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string): Promise<TestGateway> {
+async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string, rateLimited = false): Promise<TestGateway> {
   const viaProxy = new URL(PG_URL);
   viaProxy.port = String(proxy.port);
   const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: 2000 });
-  return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50 }, http: { rateLimiter: false } });
+  return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50 }, http: rateLimited ? {} : { rateLimiter: false } });
 }
 
 async function rows(schema: string, sql: string): Promise<any[]> {
@@ -118,6 +118,77 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       await eventually(async () => (await gw.runtime.gatewayStore.outboxStats()).pending === 0, 10_000, 'the outbox to drain');
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(up.delivered, [`refreshToken=${rt}`], 'delivered exactly once');
+    } finally {
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+
+  test('judicial: a database that returns while the upstream call is still out gets the logout as delivered, not as owed again', async () => {
+    const { proxy, up, gw } = await setUp('judicial', 'race');
+    let release!: () => void;
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'juez@example.com', password: 'secret' } })).status, 200);
+      up.holdRevoke = new Promise<void>((r) => (release = r));
+      await proxy.cut();
+      assert.equal((await c.post('/api/auth/logout')).status, 200);
+      await proxy.open();
+      await new Promise((r) => setTimeout(r, 300)); // several replay passes while the upstream is answering
+      assert.equal(gw.runtime.journal!.pending(), 1, 'the replay waits for the upstream\'s answer');
+      release();
+      await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      const [item] = await gw.runtime.gatewayStore.listOutbox('all', 10);
+      assert.ok(item?.deliveredAt, 'stored as delivered: no pass will send it again');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(up.delivered.length, 1);
+      assert.equal((await gw.runtime.store.queryAudit({ event: 'upstream.revoke.delivered' })).length, 1);
+    } finally {
+      release?.();
+      up.holdRevoke = null;
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+
+  test('judicial: when the journal cannot be written either, the logout still answers success and the upstream is still told; the replay loop survives', async () => {
+    const { proxy, up, gw } = await setUp('judicial', 'journal-broken');
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'juez@example.com', password: 'secret' } })).status, 200);
+      const rt = c.jar.get('refreshToken')!;
+      gw.runtime.deps.journal!.close(); // every journal statement now throws, the replay loop's too
+      await proxy.cut();
+      const out = await c.post('/api/auth/logout');
+      assert.equal(out.status, 200);
+      assert.deepEqual(out.setCookies, [JUDICIAL_CLEARED]);
+      await eventually(() => up.delivered.length === 1, 5000, 'the upstream to be told');
+      assert.deepEqual(up.delivered, [`refreshToken=${rt}`]);
+      await new Promise((r) => setTimeout(r, 200)); // replay passes fail on the closed journal without ending the process
+      assert.equal((await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } })).status, 401);
+    } finally {
+      await gw.close();
+      await up.down();
+      await proxy.cut().catch(() => undefined);
+    }
+  });
+
+  test('judicial: past the logout limit, a logout while the database is down is still answered 429 with Retry-After (its audit row is best effort)', async () => {
+    const schema = uniqueName();
+    schemas.push(schema);
+    const target = new URL(PG_URL);
+    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.open();
+    const up = await new StubUpstream().start();
+    const gw = await nodeBehindProxy('judicial', up.url, proxy, schema, join(tmp.dir, 'limited.db'), true);
+    try {
+      await proxy.cut();
+      for (let i = 0; i < 60; i++) assert.equal((await new Client(gw.url).post('/api/auth/logout')).status, 200);
+      const limited = await new Client(gw.url).post('/api/auth/logout');
+      assert.equal(limited.status, 429, limited.text);
+      assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
     } finally {
       await gw.close();
       await up.down();

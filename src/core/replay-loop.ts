@@ -7,7 +7,10 @@ export abstract class ReplayLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
   /** One pass over the journal; stops at the first entry the database still cannot take. */
   protected abstract pass(): Promise<void>;
@@ -20,9 +23,11 @@ export abstract class ReplayLoop {
     this.timer.unref();
   }
 
-  /** A pass now, or the one already running. */
+  /** A pass now, or the one already running. Never rejects: a failing pass (the journal file itself) is reported, and the next one tries again. */
   replay(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = null));
+    this.running ??= this.pass()
+      .catch((err) => this.onError(err))
+      .finally(() => (this.running = null));
     return this.running;
   }
 

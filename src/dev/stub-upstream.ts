@@ -35,6 +35,8 @@ export class StubUpstream {
   accessTokenPadding = 0;
   /** When set, refresh calls wait for this promise before answering. */
   holdRefresh: Promise<void> | null = null;
+  /** While set, revoke calls (judicial) wait for it before answering. */
+  holdRevoke: Promise<void> | null = null;
   private server: Server | null = null;
   private sockets = new Set<Socket>();
   private counter = 0;
@@ -102,6 +104,7 @@ export class StubUpstream {
         return json(200, { data: { accessToken: access() } }, { 'set-cookie': `refreshToken=${next}; HttpOnly; Path=/` });
       }
       case '/api/AuthJWT/Revoke': {
+        if (this.holdRevoke) await this.holdRevoke;
         const rt = /refreshToken=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
         if (rt) this.revokedRefresh.add(rt);
         this.delivered.push(req.headers.cookie ?? '');

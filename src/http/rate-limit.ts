@@ -33,7 +33,10 @@ export function createLimit(opts: {
     reply.header('RateLimit', `limit=${tightest.limit}, remaining=${tightest.remaining}, reset=${tightest.resetSeconds}`);
     if (r.allowed) return;
     opts.metrics.rateLimited.inc({ bucket });
-    await opts.audit([auditEvent({ clock: { now: opts.now } }, requestContext(req), 'ratelimit.hit', 'denied', { detail: { bucket } })]);
+    // Best effort: with the database down, a limited request is still answered 429, not 503.
+    await opts.audit([auditEvent({ clock: { now: opts.now } }, requestContext(req), 'ratelimit.hit', 'denied', { detail: { bucket } })]).catch((err: unknown) => {
+      req.log.warn({ err: String(err) }, 'rate-limit audit row not written');
+    });
     throw new HttpProblem('RATE_LIMITED', `Too many requests. Try again in ${r.resetSeconds} seconds.`, { 'retry-after': String(r.resetSeconds) });
   };
 }

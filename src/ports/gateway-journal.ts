@@ -25,6 +25,8 @@ export interface GatewayJournalEntry {
 export interface GatewayJournal {
   append(entry: Omit<GatewayJournalEntry, 'id'>): number;
   list(): GatewayJournalEntry[];
+  /** One entry as it is now (null once removed). */
+  get(id: number): GatewayJournalEntry | null;
   setDelivered(id: number, delivered: NonNullable<GatewayJournalEntry['delivered']>): void;
   remove(id: number): void;
   close(): void;

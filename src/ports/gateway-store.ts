@@ -46,6 +46,7 @@ export interface GatewayStore {
   isRevoked(revocationKey: string): Promise<boolean>;
   /** Leases up to `limit` due items for `leaseMs`, so two workers never send the same one. */
   claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /** Marks an item delivered (or refused for good) with its audit rows; an item already marked, or unknown, is left alone and not audited again. */
   markDelivered(id: string, at: number, status: number, audit: AuditEvent[]): Promise<void>;
   reschedule(id: string, update: { attempts: number; nextAttemptAt: number; lastStatus: number | null; lastError: string }, audit: AuditEvent[]): Promise<void>;
   markExpired(id: string, at: number, audit: AuditEvent[]): Promise<void>;

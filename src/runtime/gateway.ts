@@ -107,6 +107,7 @@ export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Pr
   let journal: GatewayJournalReplayer | null = null;
   if (store.dialect !== 'sqlite' && opts.startWorker !== false) {
     deps.journal = new SqliteGatewayJournal(opts.journalPath ?? DEFAULT_JOURNAL);
+    deps.journalSending = new Set();
     deps.deploymentId = await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url'));
     journal = new GatewayJournalReplayer(deps, opts.journalReplayMs ?? 1000);
     journal.start();

@@ -171,6 +171,17 @@ export function gatewayStoreConformance(factory: GatewayStoreFactory): void {
       assert.deepEqual(audit.map((r) => r.detail), [{ outboxId: a.id, status: 200 }]);
     });
 
+    test('marking an item delivered again, or an unknown item, changes nothing and writes no audit row', async () => {
+      const a = outboxItem();
+      await enqueue(a);
+      await gw.markDelivered(a.id, T0 + 50, 200, [ev('upstream.revoke.delivered', { outboxId: a.id, status: 200 })]);
+      await gw.markDelivered(a.id, T0 + 90, 204, [ev('upstream.revoke.delivered', { outboxId: a.id, status: 204 })]);
+      await gw.markDelivered('0190aaaa-0000-7000-8000-000000000000', T0 + 90, 200, [ev('upstream.revoke.delivered', { outboxId: 'unknown', status: 200 })]);
+      assert.deepEqual(await gw.listOutbox('delivered', 10), [{ ...a, deliveredAt: T0 + 50, lastStatus: 200, attempts: 1 }]);
+      const audit = await base.queryAudit({ event: 'upstream.revoke.delivered' });
+      assert.deepEqual(audit.map((r) => r.detail), [{ outboxId: a.id, status: 200 }]);
+    });
+
     test('an expired item leaves the pending set and its audit row exists', async () => {
       const a = outboxItem();
       await enqueue(a);

@@ -49,8 +49,9 @@ const SQL = {
       RETURNING *
     )
     SELECT * FROM claimed ORDER BY next_attempt_at`,
-  markDelivered: `WITH u AS (UPDATE upstream_outbox SET delivered_at = $2, last_status = $3, lease_until = NULL, attempts = attempts + 1 WHERE id = $1),
-    audit AS (${auditInsert(4)})
+  // Once: an item already marked (a journaled logout replayed again) gets no second audit row.
+  markDelivered: `WITH u AS (UPDATE upstream_outbox SET delivered_at = $2, last_status = $3, lease_until = NULL, attempts = attempts + 1 WHERE id = $1 AND delivered_at IS NULL RETURNING 1),
+    audit AS (${auditInsert(4, 'WHERE EXISTS (SELECT 1 FROM u)')})
     SELECT 1`,
   reschedule: `WITH u AS (UPDATE upstream_outbox SET attempts = $2, next_attempt_at = $3, last_status = $4, last_error = $5, lease_until = NULL WHERE id = $1),
     audit AS (${auditInsert(6)})

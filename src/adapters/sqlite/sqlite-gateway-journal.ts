@@ -26,6 +26,11 @@ export class SqliteGatewayJournal implements GatewayJournal {
     return (this.s.list.all() as Array<{ id: number; entry: string }>).map((r) => ({ ...JSON.parse(r.entry), id: r.id }));
   }
 
+  get(id: number): GatewayJournalEntry | null {
+    const entry = this.s.get.get(id) as string | undefined;
+    return entry === undefined ? null : { ...JSON.parse(entry), id };
+  }
+
   setDelivered(id: number, delivered: NonNullable<GatewayJournalEntry['delivered']>): void {
     const entry = this.s.get.get(id) as string | undefined;
     if (entry !== undefined) this.s.update.run(JSON.stringify({ ...JSON.parse(entry), delivered }), id);

@@ -24,7 +24,7 @@ export class SqliteGatewayStore implements GatewayStore {
       due: p(`SELECT * FROM upstream_outbox WHERE delivered_at IS NULL AND expired_at IS NULL AND next_attempt_at <= @now
         AND (lease_until IS NULL OR lease_until <= @now) ORDER BY next_attempt_at LIMIT @limit`),
       lease: p(`UPDATE upstream_outbox SET lease_until = ? WHERE id = ?`),
-      delivered: p(`UPDATE upstream_outbox SET delivered_at = ?, last_status = ?, lease_until = NULL, attempts = attempts + 1 WHERE id = ?`),
+      delivered: p(`UPDATE upstream_outbox SET delivered_at = ?, last_status = ?, lease_until = NULL, attempts = attempts + 1 WHERE id = ? AND delivered_at IS NULL`),
       reschedule: p(`UPDATE upstream_outbox SET attempts = @attempts, next_attempt_at = @nextAttemptAt, last_status = @lastStatus, last_error = @lastError, lease_until = NULL WHERE id = @id`),
       expired: p(`UPDATE upstream_outbox SET expired_at = ?, lease_until = NULL WHERE id = ?`),
       retryAll: p(`UPDATE upstream_outbox SET next_attempt_at = ?, lease_until = NULL WHERE delivered_at IS NULL AND expired_at IS NULL`),
@@ -59,8 +59,8 @@ export class SqliteGatewayStore implements GatewayStore {
 
   markDelivered(id: string, at: number, status: number, audit: AuditEvent[]): Promise<void> {
     return this.base.committer.write(() => {
-      this.s.delivered.run(at, status, id);
-      this.base.auditNow(audit);
+      // Once: an item already marked (a journaled logout replayed again) gets no second audit row.
+      if (this.s.delivered.run(at, status, id).changes === 1) this.base.auditNow(audit);
     });
   }
 

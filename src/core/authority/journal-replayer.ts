@@ -14,7 +14,7 @@ export class JournalReplayer extends ReplayLoop {
     intervalMs = 1000,
     private readonly log?: { warn(obj: object, msg: string): void },
   ) {
-    super(intervalMs);
+    super(intervalMs, (err) => log?.warn({ err: String(err) }, 'journal replay failed'));
   }
 
   /** Entries of this node's database only: another deployment's are left for it. */

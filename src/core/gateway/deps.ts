@@ -26,6 +26,8 @@ export interface GatewayDeps {
   journal?: GatewayJournal;
   /** Which database journal entries belong to. */
   deploymentId?: string;
+  /** Journal entries whose upstream call is still out: a replay waits for their answer. */
+  journalSending?: Set<number>;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 

@@ -22,48 +22,62 @@ export interface OwedRevocation {
  * told at once from memory, as the seeds do, and the whole write goes to the
  * node's journal, to be applied when the database is back (with the upstream's
  * answer, so an accepted call is stored as delivered and not sent twice).
+ * Any error is journaled, not only an unreachable database (a read-only
+ * standby after a failover, a statement timeout): the replay sorts them out.
  *
  * Without a journal (SQLite: the database is this node's own disk, and its
- * journal would be too), the failure is logged as an error and the upstream is
- * still told at once; the caller still answers success.
+ * journal would be too), or if the journal cannot be written either, the
+ * failure is logged as an error and the upstream is still told once.
  */
 export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, request: UpstreamRequest, err: unknown): void {
-  const journal = isLatchkeyError(err, 'STORE_UNAVAILABLE') ? deps.journal : undefined;
   let entryId: number | null = null;
-  if (journal) {
-    entryId = journal.append({
-      deployment: deps.deploymentId ?? '',
-      at: owed.at,
-      keys: owed.keys,
-      expiresAt: owed.expiresAt,
-      item: { ...owed.item, payload: owed.item.payload.toString('base64') },
-      audit: owed.audit,
-      delivered: null,
-    });
-    deps.log?.warn({ outboxId: owed.item.id, kind: owed.item.kind }, 'database unreachable: gateway logout journaled on this node');
+  if (deps.journal) {
+    try {
+      entryId = deps.journal.append({
+        deployment: deps.deploymentId ?? '',
+        at: owed.at,
+        keys: owed.keys,
+        expiresAt: owed.expiresAt,
+        item: { ...owed.item, payload: owed.item.payload.toString('base64') },
+        audit: owed.audit,
+        delivered: null,
+      });
+      deps.log?.warn({ err: String(err), outboxId: owed.item.id, kind: owed.item.kind }, 'the database did not take a gateway logout: journaled on this node');
+    } catch (journalErr) {
+      deps.log?.error({ err: String(err), journalErr: String(journalErr), outboxId: owed.item.id, kind: owed.item.kind }, 'gateway logout neither stored nor journaled; the upstream is told once, without retries');
+    }
   } else {
     deps.log?.error({ err: String(err), outboxId: owed.item.id, kind: owed.item.kind }, 'gateway logout could not be stored; the upstream is told once, without retries');
   }
+  const id = entryId;
+  // A replay leaves this entry alone until the answer is in (else it would enqueue it as not yet sent).
+  if (id !== null) deps.journalSending?.add(id);
   // Not awaited: the user is not kept waiting for the upstream (the worker's stop() waits for it).
   deps.worker.track(
-    deps.worker.sendOnce(owed.item, request).then((answer) => {
-      if (answer && entryId !== null) journal!.setDelivered(entryId, { at: deps.clock.now(), ...answer });
-    }),
+    deps.worker
+      .sendOnce(owed.item, request)
+      .then((answer) => {
+        if (answer && id !== null) deps.journal!.setDelivered(id, { at: deps.clock.now(), ...answer });
+      })
+      .finally(() => id !== null && deps.journalSending?.delete(id)),
   );
 }
 
 /**
- * Applies journaled gateway logouts once the database is back, oldest first,
- * stopping at the first one it still cannot take. At start it re-arms this
- * node's refusals from the journal, so a restart during an outage does not
- * forget them.
+ * Applies journaled gateway logouts once the database is back, stopping at
+ * the first one it still cannot reach. At start it re-arms this node's
+ * refusals from the journal, so a restart during an outage does not forget
+ * them. An entry the database refuses for another reason is left for the next
+ * pass (and reported), without holding up the others.
  */
 export class GatewayJournalReplayer extends ReplayLoop {
+  private readonly failures = new Map<number, number>();
+
   constructor(
     private readonly deps: GatewayDeps,
     intervalMs = 1000,
   ) {
-    super(intervalMs);
+    super(intervalMs, (err) => deps.log?.error({ err: String(err) }, 'gateway journal replay failed'));
   }
 
   /** Entries of this node's database only: another deployment's are left for it. */
@@ -77,24 +91,34 @@ export class GatewayJournalReplayer extends ReplayLoop {
   }
 
   protected async pass(): Promise<void> {
-    const { journal, store, worker, clock } = this.deps;
+    const { store, worker, clock } = this.deps;
+    const journal = this.deps.journal!;
     let owed = false;
-    for (const e of this.own()) {
+    for (const listed of this.own()) {
+      if (this.deps.journalSending?.has(listed.id)) continue; // its upstream call is still out: next pass
+      const e = journal.get(listed.id); // as it is now: the upstream's answer may have come in since
+      if (!e) continue;
       const item: OutboxItem = { ...e.item, payload: Buffer.from(e.item.payload, 'base64') };
       try {
         // Answered already: stored leased, so no pass sends it before it is marked delivered just below.
         const leaseUntil = e.delivered ? clock.now() + worker.leaseMs : undefined;
         const { enqueued } = await store.revokeAndEnqueue({ revocationKeys: e.keys, revokedAt: e.at, expiresAt: e.expiresAt, item, leaseUntil, audit: e.audit });
-        if (enqueued && e.delivered) {
+        // Also when nothing was enqueued: an earlier pass may have stored the item and then failed to mark it.
+        // An item that was never stored, or is marked already, is left alone.
+        if (e.delivered) {
           const d = e.delivered;
           await store.markDelivered(item.id, d.at, d.status, outboxAudit(item, d.at, d.event, d.outcome, { status: d.status, attempts: 1 }));
         }
         owed ||= enqueued && !e.delivered;
       } catch (err) {
-        if (!isLatchkeyError(err, 'STORE_UNAVAILABLE')) this.deps.log?.warn({ err: String(err), entry: e.id }, 'journaled gateway logout could not be applied');
-        break;
+        if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) break;
+        const n = (this.failures.get(e.id) ?? 0) + 1;
+        this.failures.set(e.id, n);
+        if (n === 1 || n % 60 === 0) this.deps.log?.warn({ err: String(err), entry: e.id, attempts: n }, 'journaled gateway logout could not be applied; will retry');
+        continue;
       }
-      journal!.remove(e.id);
+      journal.remove(e.id);
+      this.failures.delete(e.id);
     }
     if (owed) worker.kick();
   }

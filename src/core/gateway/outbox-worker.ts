@@ -124,9 +124,9 @@ export class OutboxWorker {
       const { status } = await this.deps.upstream.send(request);
       if (status >= 200 && status < 300) return (this.deps.onOutcome?.('delivered', item.kind), { status, event: 'upstream.revoke.delivered', outcome: 'success' });
       if (!RETRYABLE(status)) return (this.deps.onOutcome?.('rejected', item.kind), { status, event: 'upstream.revoke.rejected', outcome: 'failure' });
-      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: `status ${status}` }, 'upstream revocation failed; journaled for later');
+      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: `status ${status}` }, 'upstream revocation failed (sent once, the database being unable to store it)');
     } catch (err) {
-      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: err instanceof UpstreamError ? err.kind : 'error' }, 'upstream revocation failed; journaled for later');
+      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: err instanceof UpstreamError ? err.kind : 'error' }, 'upstream revocation failed (sent once, the database being unable to store it)');
     }
     this.deps.onOutcome?.('failed', item.kind);
     return null;
