@@ -39,7 +39,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     tmp.cleanup();
   });
 
-  async function setUp(profile: 'judicial' | 'crocante', name: string) {
+  async function setUp(profile: 'judicial' | 'crocante', name: string, rateLimited = false) {
     const schema = uniqueName();
     schemas.push(schema);
     const target = new URL(PG_URL);
@@ -47,8 +47,15 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     await proxy.open();
     const up = await new StubUpstream().start();
     const journalPath = join(tmp.dir, `${name}.db`);
-    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath);
+    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath, rateLimited);
     return { schema, proxy, up, journalPath, gw };
+  }
+
+  /** Ends what setUp started (`gw`: the node running now, after any restart). */
+  async function tearDown(gw: TestGateway, up: StubUpstream, proxy: CuttableProxy) {
+    await gw.close();
+    await up.down();
+    await proxy.cut().catch(() => undefined);
   }
 
   test('judicial: success and a cleared cookie; the upstream is told at once; the node refuses the token; when the database returns (after a restart) the revocation is stored as delivered and never sent twice', async () => {
@@ -93,9 +100,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       const onOther = await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } });
       assert.equal(onOther.status, 401);
     } finally {
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 
@@ -119,9 +124,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(up.delivered, [`refreshToken=${rt}`], 'delivered exactly once');
     } finally {
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 
@@ -147,9 +150,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     } finally {
       release?.();
       up.holdRevoke = null;
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 
@@ -169,20 +170,12 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       await new Promise((r) => setTimeout(r, 200)); // replay passes fail on the closed journal without ending the process
       assert.equal((await new Client(gw.url).post('/api/auth/refresh', { headers: { cookie: `refreshToken=${rt}` } })).status, 401);
     } finally {
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 
   test('judicial: past the logout limit, a logout while the database is down is still answered 429 with Retry-After (its audit row is best effort)', async () => {
-    const schema = uniqueName();
-    schemas.push(schema);
-    const target = new URL(PG_URL);
-    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.open();
-    const up = await new StubUpstream().start();
-    const gw = await nodeBehindProxy('judicial', up.url, proxy, schema, join(tmp.dir, 'limited.db'), true);
+    const { proxy, up, gw } = await setUp('judicial', 'limited', true);
     try {
       await proxy.cut();
       for (let i = 0; i < 60; i++) assert.equal((await new Client(gw.url).post('/api/auth/logout')).status, 200);
@@ -190,9 +183,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       assert.equal(limited.status, 429, limited.text);
       assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
     } finally {
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 
@@ -212,9 +203,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
       assert.equal((await gw.runtime.gatewayStore.listOutbox('delivered', 10)).length, 1);
     } finally {
-      await gw.close();
-      await up.down();
-      await proxy.cut().catch(() => undefined);
+      await tearDown(gw, up, proxy);
     }
   });
 });
