@@ -57,7 +57,7 @@ export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, req
     deps.worker
       .sendOnce(owed.item, request)
       .then((answer) => {
-        if (answer && id !== null) deps.journal!.setDelivered(id, { at: deps.clock.now(), ...answer });
+        if (answer && id !== null) deps.journal!.setDelivered(id, { at: deps.clock.now(), status: answer.status, event: answer.event, outcome: answer.outcome });
       })
       .finally(() => id !== null && deps.journalSending?.delete(id)),
   );

@@ -26,6 +26,16 @@ export interface OutboxWorkerDeps {
 /** Upstream statuses worth retrying: the upstream may still accept later. */
 const RETRYABLE = (status: number) => status >= 500 || status === 408 || status === 425 || status === 429;
 
+/** A final answer from the upstream: accepted, or refused for good (e.g. the token is already invalid). */
+type FinalAnswer = { status: number; event: string; outcome: AuditOutcome; delivery: 'delivered' | 'rejected' };
+
+/** What an upstream status means for an owed revocation; null when it is worth retrying. */
+function finalAnswer(status: number): FinalAnswer | null {
+  if (status >= 200 && status < 300) return { status, event: 'upstream.revoke.delivered', outcome: 'success', delivery: 'delivered' };
+  if (!RETRYABLE(status)) return { status, event: 'upstream.revoke.rejected', outcome: 'failure', delivery: 'rejected' };
+  return null;
+}
+
 /** Seals the upstream request so the token is encrypted at rest; `aad` binds it to its row. */
 export function sealRequest(sealer: Sealer, id: string, req: UpstreamRequest): Buffer {
   return sealer.seal(JSON.stringify(req), id);
@@ -119,15 +129,17 @@ export class OutboxWorker {
    * caller journals the item). Returns the upstream's final answer (accepted,
    * or refused for good), or null when it is worth retrying later.
    */
-  async sendOnce(item: OutboxItem, request: UpstreamRequest): Promise<{ status: number; event: string; outcome: AuditOutcome } | null> {
+  async sendOnce(item: OutboxItem, request: UpstreamRequest): Promise<FinalAnswer | null> {
+    let error: string;
     try {
       const { status } = await this.deps.upstream.send(request);
-      if (status >= 200 && status < 300) return (this.deps.onOutcome?.('delivered', item.kind), { status, event: 'upstream.revoke.delivered', outcome: 'success' });
-      if (!RETRYABLE(status)) return (this.deps.onOutcome?.('rejected', item.kind), { status, event: 'upstream.revoke.rejected', outcome: 'failure' });
-      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: `status ${status}` }, 'upstream revocation failed (sent once, the database being unable to store it)');
+      const answer = finalAnswer(status);
+      if (answer) return (this.deps.onOutcome?.(answer.delivery, item.kind), answer);
+      error = `status ${status}`;
     } catch (err) {
-      this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error: err instanceof UpstreamError ? err.kind : 'error' }, 'upstream revocation failed (sent once, the database being unable to store it)');
+      error = err instanceof UpstreamError ? err.kind : 'error';
     }
+    this.deps.log?.warn({ outboxId: item.id, kind: item.kind, error }, 'upstream revocation failed (sent once, the database being unable to store it)');
     this.deps.onOutcome?.('failed', item.kind);
     return null;
   }
@@ -154,14 +166,11 @@ export class OutboxWorker {
     try {
       const res = await this.deps.upstream.send(request ?? (JSON.parse(plain!) as UpstreamRequest));
       status = res.status;
-      if (status >= 200 && status < 300) {
-        await store.markDelivered(item.id, clock.now(), status, this.audit(item, 'upstream.revoke.delivered', 'success', { status, attempts }));
-        return this.deps.onOutcome?.('delivered', item.kind);
-      }
-      if (!RETRYABLE(status)) {
-        // The upstream refused this token for good (e.g. already invalid): nothing left to revoke.
-        await store.markDelivered(item.id, clock.now(), status, this.audit(item, 'upstream.revoke.rejected', 'failure', { status, attempts }));
-        return this.deps.onOutcome?.('rejected', item.kind);
+      const answer = finalAnswer(status);
+      if (answer) {
+        // Refused for good (e.g. already invalid) ends it as well: nothing is left to revoke.
+        await store.markDelivered(item.id, clock.now(), status, this.audit(item, answer.event, answer.outcome, { status, attempts }));
+        return this.deps.onOutcome?.(answer.delivery, item.kind);
       }
       error = `status ${status}`;
       retryAfter = retryAfterMs(res.headers.get('retry-after'), clock.now());
