@@ -14,10 +14,10 @@ const JUDICIAL_OK = { status: 'success', message: 'Sesión cerrada', data: null 
 const JUDICIAL_CLEARED = 'refreshToken=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0';
 
 /** A gateway node whose PostgreSQL connection goes through a proxy the test can cut. */
-async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string, rateLimited = false): Promise<TestGateway> {
+async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string, rateLimited = false, statementTimeoutMs = 2000): Promise<TestGateway> {
   const viaProxy = new URL(PG_URL);
   viaProxy.port = String(proxy.port);
-  const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: 2000 });
+  const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs });
   return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50 }, http: rateLimited ? {} : { rateLimiter: false } });
 }
 
@@ -39,7 +39,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     tmp.cleanup();
   });
 
-  async function setUp(profile: 'judicial' | 'crocante', name: string, rateLimited = false) {
+  async function setUp(profile: 'judicial' | 'crocante', name: string, rateLimited = false, statementTimeoutMs?: number) {
     const schema = uniqueName();
     schemas.push(schema);
     const target = new URL(PG_URL);
@@ -47,7 +47,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     await proxy.open();
     const up = await new StubUpstream().start();
     const journalPath = join(tmp.dir, `${name}.db`);
-    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath, rateLimited);
+    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath, rateLimited, statementTimeoutMs);
     return { schema, proxy, up, journalPath, gw };
   }
 
@@ -203,6 +203,30 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
       assert.equal((await gw.runtime.gatewayStore.listOutbox('delivered', 10)).length, 1);
     } finally {
+      await tearDown(gw, up, proxy);
+    }
+  });
+
+  test('crocante: a database that times out (not unreachable) on the logout\'s read and write still gets the revocation journaled and applied once the lock is gone', async () => {
+    const { schema, proxy, up, gw } = await setUp('crocante', 'timeout', false, 300);
+    const locker = new pg.Client({ connectionString: PG_URL });
+    await locker.connect();
+    try {
+      const c = new Client(gw.url);
+      assert.equal((await c.post('/api/auth/login', { json: { email: 'chef@example.com', password: 'secret' } })).status, 200);
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${pg.escapeIdentifier(schema)}.gateway_revocations IN ACCESS EXCLUSIVE MODE`);
+      const out = await c.post('/api/auth/logout', { headers: { 'content-type': 'application/json' } });
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.json, { success: true });
+      assert.equal(gw.runtime.journal!.pending(), 1, 'journaled although the database was reachable');
+      await eventually(() => up.delivered.length === 1, 5000, 'the upstream logout');
+      await locker.query('ROLLBACK');
+      await eventually(() => gw.runtime.journal!.pending() === 0, 10_000, 'the journal to be applied');
+      assert.equal((await rows(schema, 'SELECT count(*)::int AS n FROM $schema.gateway_revocations'))[0].n, 1);
+      assert.equal((await gw.runtime.gatewayStore.listOutbox('delivered', 10)).length, 1);
+    } finally {
+      await locker.end();
       await tearDown(gw, up, proxy);
     }
   });

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
-import { isLatchkeyError, LatchkeyError } from '../errors.js';
+import { LatchkeyError } from '../errors.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
 import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
@@ -83,10 +83,11 @@ export class SealedSessionGateway {
       await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
-    // The database being down must not stop a logout: then the revocation is journaled (see revokeUpstream).
+    // A database that cannot answer must not stop a logout: revoking again is harmless (a key revoked
+    // before owes no second call), and if the write fails too, revokeUpstream journals it, whatever the error.
     const known = await isRevoked(this.deps, this.key(s.sid)).catch((err: unknown) => {
-      if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) return false;
-      throw err;
+      this.deps.log?.warn({ err: String(err) }, 'logout could not check an earlier revocation; revoking again');
+      return false;
     });
     if (known) {
       await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'already_revoked', { sessionId: s.sid })]);
