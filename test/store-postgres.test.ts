@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { sessionStoreConformance, session, token, user } from './helpers/store-conformance.js';
-import { PostgresStore, postgresConnectionString } from '../src/adapters/postgres/postgres-store.js';
+import { PostgresStore, clientTimeoutMs, postgresConnectionString } from '../src/adapters/postgres/postgres-store.js';
 import { POSTGRES_MIGRATIONS } from '../src/adapters/postgres/migrations.js';
 import { openStore } from '../src/runtime/open-store.js';
 import type { AuditEvent } from '../src/ports/records.js';
@@ -311,6 +311,14 @@ if (why !== null && process.env.LATCHKEY_REQUIRE_SERVICES === '1') {
 
 describe('postgresConnectionString', () => {
   const params = (s: string) => Object.fromEntries(new URL(s.replace('@/', '@h/')).searchParams);
+
+  test('the client gives up one second after the statement timeout, and never when the statement timeout is off', () => {
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db')), 6000);
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db', { statementTimeoutMs: 250 })), 1250);
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=0')), undefined);
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=30s')), 31_000, 'PostgreSQL units');
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=2min')), 121_000);
+  });
 
   test('defaults: 5 s statement timeout, application name, TLS as the URL says', () => {
     assert.deepEqual(params(postgresConnectionString('postgres://u@h/db')), {

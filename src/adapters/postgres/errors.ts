@@ -3,7 +3,7 @@ import { LatchkeyError } from '../../core/errors.js';
 /** SQLSTATE classes and socket errors that mean "the database cannot be reached", not "the query is wrong". */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53)/;
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
-const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|Query read timeout/i;
 
 /**
  * Turns a lost database into `STORE_UNAVAILABLE`, which callers can handle

@@ -1,4 +1,3 @@
-import { asStoreError } from './errors.js';
 import type { GatewayStore, OutboxItem, OutboxState } from '../../ports/gateway-store.js';
 import type { AuditEvent } from '../../ports/records.js';
 import { auditInsert, auditParams, type PostgresStore } from './postgres-store.js';
@@ -91,8 +90,8 @@ const LIST: Record<OutboxState, keyof typeof SQL> = {
 export class PostgresGatewayStore implements GatewayStore {
   constructor(private readonly base: PostgresStore) {}
 
-  private async run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
-    return (await this.base.pool.query<Row>({ name: `latchkey_gw_${name}`, text: SQL[name], values }).catch(asStoreError)).rows;
+  private run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
+    return this.base.query(`latchkey_gw_${name}`, SQL[name], values);
   }
 
   async revokeAndEnqueue(input: Parameters<GatewayStore['revokeAndEnqueue']>[0]): Promise<{ revoked: boolean; enqueued: boolean }> {

@@ -29,6 +29,23 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
+/**
+ * The client-side bound on every query and on getting a connection: the
+ * statement timeout plus one second, so that the server's own timeout, with
+ * its clearer error, normally comes first. A server or network that stops
+ * answering without closing the connection (a frozen host, a dropped route)
+ * then fails the call instead of hanging it, and the pool drops that
+ * connection. None when the statement timeout is 0, as for `latchkey migrate`.
+ */
+export function clientTimeoutMs(connectionString: string): number | undefined {
+  const raw = /[?&]statement_timeout=([^&]*)/.exec(connectionString)?.[1];
+  // PostgreSQL's own syntax: milliseconds, or a number with a unit (`30s`, `2min`).
+  const m = /^(\d+)(ms|s|min|h|d)?$/.exec(decodeURIComponent(raw ?? '5000').replace(/\s+/g, ''));
+  if (!m) return undefined; // a value PostgreSQL will refuse anyway: no bound of our own
+  const ms = Number(m[1]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
+  return ms === 0 ? undefined : ms + 1000;
+}
+
 
 
 
@@ -330,7 +347,10 @@ export class PostgresStore implements SessionStore {
     (inputs) => this.rotateBatch(inputs),
   );
 
-  private constructor(pool: pg.Pool) {
+  private constructor(
+    pool: pg.Pool,
+    private readonly timeoutMs: number | undefined,
+  ) {
     this.pool = pool;
   }
 
@@ -340,13 +360,15 @@ export class PostgresStore implements SessionStore {
    * advisory lock and returns the store.
    */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const connectionString = postgresConnectionString(url, opts);
+    const timeoutMs = clientTimeoutMs(connectionString);
     const pool = new pg.Pool({
-      connectionString: postgresConnectionString(url, opts),
+      connectionString,
       max: opts.poolSize ?? 10,
       types: TYPES,
       keepAlive: true,
       // Bounds both connecting and waiting for a free connection, so an unreachable server fails instead of hanging.
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: timeoutMs ?? 10_000,
     });
     // An idle connection's error (server restart, network) would otherwise crash the process; the pool already drops it.
     pool.on('error', () => {});
@@ -356,11 +378,22 @@ export class PostgresStore implements SessionStore {
       await pool.end();
       throw err;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, timeoutMs);
   }
 
-  private async run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
-    return (await this.pool.query<Row>({ name: `latchkey_${name}`, text: SQL[name], values }).catch(asStoreError)).rows;
+  private run(name: keyof typeof SQL, values: unknown[]): Promise<Row[]> {
+    return this.query(`latchkey_${name}`, SQL[name], values);
+  }
+
+  /**
+   * Every statement of the stores on this pool (`name`: prepared once per
+   * connection). A query the server never answers fails after the client-side
+   * timeout (see {@link clientTimeoutMs}) as STORE_UNAVAILABLE, and the pool
+   * drops its connection. Migrations are not bounded: they use their own client.
+   */
+  async query(name: string | undefined, text: string, values: unknown[]): Promise<Row[]> {
+    const config = { name, text, values, query_timeout: this.timeoutMs } as pg.QueryConfig;
+    return (await this.pool.query<Row>(config).catch(asStoreError)).rows;
   }
 
   async createUser(user: UserRecord, audit: AuditEvent[]): Promise<void> {
@@ -515,7 +548,7 @@ export class PostgresStore implements SessionStore {
     if (q.event) (args.push(q.event), where.push(`event = $${args.length}`));
     args.push(q.limit ?? 100);
     const sql = `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${args.length}`;
-    return (await this.pool.query<Row>(sql, args).catch(asStoreError)).rows.map(toAudit);
+    return (await this.query(undefined, sql, args)).map(toAudit);
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
