@@ -2,6 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.js';
 import { Client, PASSWORD } from './helpers/client.js';
+import type { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 
 const P = '/api/v1/auth';
 const LOGGED_OUT = { success: true, data: { message: 'Logged out successfully' } };
@@ -188,6 +189,37 @@ describe('biore profile: production cookies', () => {
       assert.deepEqual(attrs(out.setCookies[0]!), attrs(set));
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('biore profile: a SQLite database that fails', () => {
+  test('a logout the database cannot store still answers success and clears the cookie; the session is refused on this node and the failure is logged as an error, without the token', async () => {
+    const logged: Array<{ level: string; obj: object; msg: string }> = [];
+    const log = { warn: (obj: object, msg: string) => logged.push({ level: 'warn', obj, msg }), error: (obj: object, msg: string) => logged.push({ level: 'error', obj, msg }) };
+    const s = await startServer({ profile: 'biore', core: { log }, http: { rateLimiter: false } });
+    try {
+      const c = new Client(s.url);
+      await c.post(`${P}/register`, { json: { email: 'disk@example.com', password: PASSWORD } });
+      const l = await c.post(`${P}/login`, { json: { email: 'disk@example.com', password: PASSWORD } });
+      const access = l.json.data.accessToken as string;
+      const refresh = c.jar.get('biore_refresh')!;
+      (s.latchkey.store as SqliteStore).db.close(); // every later statement throws
+
+      const out = await c.post(`${P}/logout`, { headers: { authorization: `Bearer ${access}` } });
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.json, LOGGED_OUT);
+      assert.deepEqual(out.setCookies, ['biore_refresh=; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=0']);
+      const again = await new Client(s.url).post(`${P}/refresh`, { headers: { cookie: `biore_refresh=${refresh}` } });
+      assert.equal(again.status, 401, 'the refresh token is refused on this node');
+      await assert.rejects(s.latchkey.verifier.verify(access), 'and so is the access token');
+      const errors = logged.filter((e) => e.level === 'error');
+      assert.equal(errors.length, 1, JSON.stringify(logged));
+      assert.match(errors[0]!.msg, /could not be stored/);
+      const text = JSON.stringify(logged);
+      assert.ok(!text.includes(refresh.split('.')[1]!) && !text.includes(access), 'no token in the log');
+    } finally {
+      await s.close().catch(() => undefined);
     }
   });
 });

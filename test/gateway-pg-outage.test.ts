@@ -3,22 +3,25 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js';
+import type { GatewayRuntimeOptions } from '../src/runtime/gateway.js';
 import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
-import { CuttableProxy } from './helpers/cuttable-proxy.js';
+import { pgBehindProxy, type CuttableProxy } from './helpers/cuttable-proxy.js';
 import { PG_URL, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
 
 const why = await servicesProblem({ pg: true });
 const JUDICIAL_OK = { status: 'success', message: 'Sesión cerrada', data: null };
 const JUDICIAL_CLEARED = 'refreshToken=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0';
 
+type NodeOptions = { rateLimited?: boolean; statementTimeoutMs?: number; runtime?: Partial<GatewayRuntimeOptions> };
+
 /** A gateway node whose PostgreSQL connection goes through a proxy the test can cut. */
-async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string, rateLimited = false, statementTimeoutMs = 2000): Promise<TestGateway> {
+async function nodeBehindProxy(profile: 'judicial' | 'crocante', upstreamUrl: string, proxy: CuttableProxy, schema: string, journalPath: string, opts: NodeOptions = {}): Promise<TestGateway> {
   const viaProxy = new URL(PG_URL);
   viaProxy.port = String(proxy.port);
-  const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs });
-  return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50 }, http: rateLimited ? {} : { rateLimiter: false } });
+  const store = await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: opts.statementTimeoutMs ?? 2000 });
+  return startGateway(profile, upstreamUrl, { runtime: { store, journalPath, journalReplayMs: 50, ...opts.runtime }, http: opts.rateLimited ? {} : { rateLimiter: false } });
 }
 
 async function rows(schema: string, sql: string): Promise<any[]> {
@@ -39,15 +42,13 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
     tmp.cleanup();
   });
 
-  async function setUp(profile: 'judicial' | 'crocante', name: string, rateLimited = false, statementTimeoutMs?: number) {
+  async function setUp(profile: 'judicial' | 'crocante', name: string, opts: NodeOptions = {}) {
     const schema = uniqueName();
     schemas.push(schema);
-    const target = new URL(PG_URL);
-    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.open();
+    const { proxy } = await pgBehindProxy(PG_URL);
     const up = await new StubUpstream().start();
     const journalPath = join(tmp.dir, `${name}.db`);
-    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath, rateLimited, statementTimeoutMs);
+    const gw = await nodeBehindProxy(profile, up.url, proxy, schema, journalPath, opts);
     return { schema, proxy, up, journalPath, gw };
   }
 
@@ -175,7 +176,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
   });
 
   test('judicial: past the logout limit, a logout while the database is down is still answered 429 with Retry-After (its audit row is best effort)', async () => {
-    const { proxy, up, gw } = await setUp('judicial', 'limited', true);
+    const { proxy, up, gw } = await setUp('judicial', 'limited', { rateLimited: true });
     try {
       await proxy.cut();
       for (let i = 0; i < 60; i++) assert.equal((await new Client(gw.url).post('/api/auth/logout')).status, 200);
@@ -208,7 +209,7 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
   });
 
   test('crocante: a database that times out (not unreachable) on the logout\'s read and write still gets the revocation journaled and applied once the lock is gone', async () => {
-    const { schema, proxy, up, gw } = await setUp('crocante', 'timeout', false, 300);
+    const { schema, proxy, up, gw } = await setUp('crocante', 'timeout', { statementTimeoutMs: 300 });
     const locker = new pg.Client({ connectionString: PG_URL });
     await locker.connect();
     try {
@@ -227,6 +228,55 @@ describe('gateway logout while PostgreSQL is down', { skip: why ?? false }, () =
       assert.equal((await gw.runtime.gatewayStore.listOutbox('delivered', 10)).length, 1);
     } finally {
       await locker.end();
+      await tearDown(gw, up, proxy);
+    }
+  });
+
+  test('judicial: a database that stops answering: the first logout waits only for the client-side timeout, later ones go straight to the journal, the upstream is told of each at once, and both are stored as delivered once the database answers', async () => {
+    // Statement timeout 500 ms, so the client gives up after 1.5 s. Outbox and replay passes only when the test asks.
+    const { schema, proxy, up, gw } = await setUp('judicial', 'frozen', { statementTimeoutMs: 500, runtime: { outboxIntervalMs: 3_600_000, journalReplayMs: 3_600_000 } });
+    const WRITE = 'latchkey_gw_revokeAndEnqueue'; // the prepared statement's name, sent with every execution
+    try {
+      const a = new Client(gw.url);
+      const b = new Client(gw.url);
+      for (const [c, email] of [[a, 'uno@example.com'], [b, 'dos@example.com']] as const) {
+        assert.equal((await c.post('/api/auth/login', { json: { email, password: 'secret' } })).status, 200);
+      }
+      const tokens = [a.jar.get('refreshToken')!, b.jar.get('refreshToken')!];
+      assert.equal((await a.get('/healthz')).json.database, 'up');
+
+      proxy.freeze();
+      const first = await a.post('/api/auth/logout');
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual(first.json, JUDICIAL_OK);
+      assert.deepEqual(first.setCookies, [JUDICIAL_CLEARED]);
+      assert.equal(gw.runtime.journal!.pending(), 1, 'journaled when the client-side timeout ran out');
+      assert.equal((await a.get('/healthz')).json.database, 'down');
+      const tried = proxy.sent(WRITE);
+      const connections = proxy.connections;
+      assert.ok(tried > 0, 'the first logout tried the database');
+
+      const second = await b.post('/api/auth/logout');
+      assert.equal(second.status, 200, second.text);
+      assert.deepEqual(second.setCookies, [JUDICIAL_CLEARED]);
+      assert.equal(gw.runtime.journal!.pending(), 2);
+      assert.equal(proxy.sent(WRITE), tried, 'known down: the second logout did not wait for the database');
+      assert.equal(proxy.connections, connections, 'nor for a new connection to it');
+      await eventually(() => up.delivered.length === 2, 5000, 'the upstream to be told of both at once');
+      assert.deepEqual([...up.delivered].sort(), tokens.map((t) => `refreshToken=${t}`).sort());
+
+      proxy.thaw();
+      await gw.runtime.journal!.replay();
+      assert.equal(gw.runtime.journal!.pending(), 0, 'both applied');
+      assert.equal((await a.get('/healthz')).json.database, 'up', 'the replay reached the database');
+      const items = await gw.runtime.gatewayStore.listOutbox('all', 10);
+      assert.equal(items.length, 2);
+      assert.ok(items.every((i) => i.deliveredAt && i.lastStatus === 200), 'stored as delivered');
+      assert.equal((await rows(schema, 'SELECT count(*)::int AS n FROM $schema.gateway_revocations'))[0].n, 2);
+      gw.runtime.worker.kick();
+      await new Promise((r) => setTimeout(r, 300)); // an outbox pass: nothing is owed any more
+      assert.equal(up.delivered.length, 2, 'never sent twice');
+    } finally {
       await tearDown(gw, up, proxy);
     }
   });

@@ -10,7 +10,7 @@ import { PG_URL, dropSchema, servicesProblem, uniqueName } from './helpers/servi
 import { tempDir } from './helpers/server.js';
 import { Client, signUpAndIn } from './helpers/client.js';
 import { eventually } from './helpers/stub-upstream.js';
-import { CuttableProxy } from './helpers/cuttable-proxy.js';
+import { pgBehindProxy } from './helpers/cuttable-proxy.js';
 
 const why = await servicesProblem({ pg: true });
 
@@ -25,13 +25,9 @@ describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
   });
 
   test('a journal file shared with another deployment never applies a logout to the wrong database', async () => {
-    const target = new URL(PG_URL);
-    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.open();
-    const viaProxy = new URL(PG_URL);
-    viaProxy.port = String(proxy.port);
+    const { proxy, url: viaProxy } = await pgBehindProxy(PG_URL);
     const journalPath = join(tmp.dir, 'shared-journal.db');
-    const x = await createLatchkey({ store: await PostgresStore.open(viaProxy.toString(), { schema: otherSchema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 50 });
+    const x = await createLatchkey({ store: await PostgresStore.open(viaProxy, { schema: otherSchema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 50 });
     const y = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema: `${otherSchema}_y` }), journalPath, journalReplayMs: 50 });
     try {
       const ctx = { ip: null, userAgent: null };
@@ -72,13 +68,9 @@ describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
   });
 
   test('the user still gets success and a cleared cookie; the node refuses the session at once; the revocation is applied when the database returns, even after a restart', async () => {
-    const target = new URL(PG_URL);
-    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.open();
-    const viaProxy = new URL(PG_URL);
-    viaProxy.port = String(proxy.port);
+    const { proxy, url: viaProxy } = await pgBehindProxy(PG_URL);
     const journalPath = join(tmp.dir, 'journal.db');
-    const open = async () => createLatchkey({ store: await PostgresStore.open(viaProxy.toString(), { schema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 100, revocationPollMs: 3_600_000 });
+    const open = async () => createLatchkey({ store: await PostgresStore.open(viaProxy, { schema, statementTimeoutMs: 2000 }), journalPath, journalReplayMs: 100, revocationPollMs: 3_600_000 });
 
     let lk: Latchkey = await open();
     let app = await buildServer(lk, { profile: nativeProfile, logLevel: false, rateLimiter: false });
@@ -125,6 +117,77 @@ describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
       await app.close();
       await lk.close();
       await proxy.cut();
+    }
+  });
+
+  test('a database that stops answering (connections open, nothing comes back): the first logout waits only for the client-side timeout, later ones go straight to the journal, and all are applied once it answers', async () => {
+    const { proxy, url: viaProxy } = await pgBehindProxy(PG_URL);
+    const hangSchema = `${schema}_hang`;
+    // Statement timeout 500 ms, so the client gives up after 1.5 s. Replays only when the test asks.
+    const lk = await createLatchkey({
+      store: await PostgresStore.open(viaProxy, { schema: hangSchema, statementTimeoutMs: 500 }),
+      journalPath: join(tmp.dir, 'hang.db'),
+      journalReplayMs: 3_600_000,
+      revocationPollMs: 3_600_000,
+    });
+    const app = await buildServer(lk, { profile: nativeProfile, logLevel: false, rateLimiter: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const LOGOUT_STATEMENT = 'latchkey_revokeByRefreshToken'; // the prepared statement's name, sent with every execution
+    const cleared = ['latchkey_refresh=; HttpOnly; SameSite=Strict; Path=/auth; Max-Age=0'];
+    try {
+      const users = [];
+      for (const name of ['first', 'second', 'third']) {
+        const c = new Client(url);
+        const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, `${name}@example.com`);
+        users.push({ c, refresh: c.jar.get('latchkey_refresh')!, sid: (await lk.verifier.verify(access)).sid });
+      }
+      const [a, b, c] = users as [(typeof users)[0], (typeof users)[0], (typeof users)[0]];
+      assert.equal(lk.health().database, 'up');
+
+      proxy.freeze();
+      const first = await a.c.post('/auth/logout');
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual(first.setCookies, cleared);
+      assert.equal(lk.journal!.pending(), 1, 'journaled when the client-side timeout ran out');
+      assert.equal(lk.health().database, 'down');
+      const tried = proxy.sent(LOGOUT_STATEMENT);
+      const connections = proxy.connections;
+      assert.ok(tried > 0, 'the first logout tried the database');
+
+      const second = await b.c.post('/auth/logout');
+      assert.equal(second.status, 200, second.text);
+      assert.deepEqual(second.setCookies, cleared);
+      assert.equal(lk.journal!.pending(), 2);
+      assert.equal(proxy.sent(LOGOUT_STATEMENT), tried, 'known down: the second logout did not wait for the database');
+      assert.equal(proxy.connections, connections, 'nor for a new connection to it');
+      const refused = await new Client(url).post('/auth/refresh', { headers: { cookie: `latchkey_refresh=${b.refresh}` } });
+      assert.equal(refused.status, 401, 'refused on this node without the database');
+
+      proxy.thaw();
+      await lk.journal!.replay();
+      assert.equal(lk.journal!.pending(), 0, 'both applied');
+      assert.equal(lk.health().database, 'up', 'the replay reached the database');
+      const third = await c.c.post('/auth/logout');
+      assert.equal(third.status, 200, third.text);
+      assert.equal(lk.journal!.pending(), 0, 'the database took the third logout itself');
+
+      const db = new pg.Client({ connectionString: PG_URL });
+      await db.connect();
+      try {
+        const rows = (await db.query(`SELECT id, revoke_reason FROM ${pg.escapeIdentifier(hangSchema)}.sessions WHERE revoked_at IS NOT NULL`)).rows;
+        assert.deepEqual(rows.map((r) => r.id).sort(), [a.sid, b.sid, c.sid].sort());
+        assert.ok(rows.every((r) => r.revoke_reason === 'logout'));
+        const audit = (await db.query(`SELECT outcome FROM ${pg.escapeIdentifier(hangSchema)}.audit_events WHERE event = 'auth.logout.success'`)).rows;
+        assert.deepEqual(audit.map((r) => r.outcome), ['revoked', 'revoked', 'revoked'], 'each logout audited once');
+      } finally {
+        await db.end();
+      }
+    } finally {
+      await app.close();
+      await lk.close();
+      await proxy.cut();
+      await dropSchema(hangSchema);
     }
   });
 });

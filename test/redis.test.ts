@@ -108,7 +108,7 @@ describe('Redis: shared limits and cross-node revocation', { skip: why ?? false 
       await eventually(() => a.revocations.has(s.sessionId), 2000, 'node A to learn of the revocation');
       await assert.rejects(a.verifier.verify(s.accessToken));
       await assert.rejects(a.authority.authenticate(s.accessToken));
-      assert.deepEqual(a.health(), { redis: 'up', revocationBus: 'healthy' });
+      assert.deepEqual(a.health(), { redis: 'up', revocationBus: 'healthy', database: 'up' });
     });
 
     test('a verifier in another service (JWKS + Redis) refuses a token the moment any node logs it out', async () => {
@@ -134,7 +134,7 @@ describe('Redis: shared limits and cross-node revocation', { skip: why ?? false 
     test('a node whose Redis is down falls back to the database for every verification', async () => {
       const c = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), redis: DEAD_REDIS, revocationPollMs: 3_600_000 });
       try {
-        assert.deepEqual(c.health(), { redis: 'down', revocationBus: 'degraded' });
+        assert.deepEqual(c.health(), { redis: 'down', revocationBus: 'degraded', database: 'up' });
         const s = await c.authority.login({ email: 'two@example.com', password: PASSWORD }, ctx);
         await c.verifier.verify(s.accessToken);
         // Revoked on node A: node C hears nothing (no Redis), yet refuses the token at once.

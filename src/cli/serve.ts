@@ -53,7 +53,7 @@ async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common)
     redis: cfg.redis,
     redisPrefix: cfg.redisPrefix,
     journalPath: cfg.journal,
-    log: { warn: (obj, msg) => log?.warn(obj, msg) },
+    log: { warn: (obj, msg) => log?.warn(obj, msg), error: (obj, msg) => log?.error(obj, msg) },
     issuer: cfg.issuer,
     audience: cfg.issuer,
     accessTokenTtlSeconds: cfg.accessTtl,

@@ -81,8 +81,10 @@ export function createKit(opts: {
     async optionalAccess(req) {
       const token = bearerToken(req);
       if (!token) return null;
-      // With the database down, a valid signature still names the session a logout must end.
-      return latchkey.authority.authenticate(token).catch((err) => (isLatchkeyError(err, 'STORE_UNAVAILABLE') ? latchkey.verifier.verify(token).catch(() => null) : null));
+      // With the database down or failing, a valid signature still names the session a logout must end.
+      return latchkey.authority
+        .authenticate(token)
+        .catch((err) => (isLatchkeyError(err) && err.code !== 'STORE_UNAVAILABLE' ? null : latchkey.verifier.verify(token).catch(() => null)));
     },
   };
   return kit;

@@ -34,6 +34,8 @@ export function createMetrics() {
     revocationBusHealthy: new Gauge({ name: 'latchkey_revocation_bus_healthy', help: '1 when cross-node revocations are live; 0 while checks fall back to the database', registers: [registry] }),
     rateLimitFallbacks: new Counter({ name: 'latchkey_rate_limit_fallbacks_total', help: 'Rate-limit decisions made per node because Redis was unreachable', registers: [registry] }),
     upstreamRevocations: new Counter({ name: 'latchkey_upstream_revocations_total', help: 'Upstream revocation attempts by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] }),
+    databaseDown: new Gauge({ name: 'latchkey_database_down', help: '1 while this node knows its database server to be down and journals logouts (absent on SQLite)', registers: [registry] }),
+    journalPending: new Gauge({ name: 'latchkey_journal_pending', help: 'Logouts journaled on this node, waiting for the database (absent on SQLite)', registers: [registry] }),
     outboxDepth: new Gauge({ name: 'latchkey_outbox_pending', help: 'Upstream revocations not yet delivered', registers: [registry] }),
     outboxOldestAge: new Gauge({ name: 'latchkey_outbox_oldest_age_seconds', help: 'Age of the oldest undelivered upstream revocation', registers: [registry] }),
   };

@@ -93,6 +93,10 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
       const h = latchkey.health();
       if (h.redis !== 'none') metrics.redisUp.set(h.redis === 'up' ? 1 : 0);
       metrics.revocationBusHealthy.set(h.revocationBus === 'healthy' ? 1 : 0);
+      if (latchkey.journal) {
+        metrics.databaseDown.set(h.database === 'down' ? 1 : 0);
+        metrics.journalPending.set(latchkey.journal.pending());
+      }
       if (rateLimiter instanceof RedisRateLimiter && rateLimiter.fallbacks > countedFallbacks) {
         metrics.rateLimitFallbacks.inc(rateLimiter.fallbacks - countedFallbacks);
         countedFallbacks = rateLimiter.fallbacks;
@@ -112,7 +116,12 @@ export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayH
     title: `Latchkey (${opts.profile.name} gateway profile)`,
     error: opts.profile.error,
     metrics,
+    health: () => (runtime.deps.outage ? { database: runtime.deps.outage.down ? 'down' : 'up' } : {}),
     beforeMetrics: async () => {
+      if (runtime.journal) {
+        metrics.databaseDown.set(runtime.deps.outage?.down ? 1 : 0);
+        metrics.journalPending.set(runtime.journal.pending());
+      }
       const { pending, oldestCreatedAt } = await runtime.gatewayStore.outboxStats();
       metrics.outboxDepth.set(pending);
       metrics.outboxOldestAge.set(oldestCreatedAt === null ? 0 : Math.max(0, (runtime.deps.clock.now() - oldestCreatedAt) / 1000));

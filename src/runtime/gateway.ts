@@ -18,6 +18,7 @@ import { DEFAULT_DB, openStore } from './open-store.js';
 import { DEFAULT_JOURNAL } from './latchkey.js';
 import { SqliteGatewayJournal } from '../adapters/sqlite/sqlite-gateway-journal.js';
 import { GatewayJournalReplayer } from '../core/gateway/gateway-journal.js';
+import { StoreOutage } from '../core/store-outage.js';
 
 export interface GatewayRuntimeOptions {
   db?: string;
@@ -108,6 +109,7 @@ export async function createGatewayRuntime(opts: GatewayRuntimeOptions = {}): Pr
   if (store.dialect !== 'sqlite' && opts.startWorker !== false) {
     deps.journal = new SqliteGatewayJournal(opts.journalPath ?? DEFAULT_JOURNAL);
     deps.journalSending = new Set();
+    deps.outage = new StoreOutage();
     deps.deploymentId = await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url'));
     journal = new GatewayJournalReplayer(deps, opts.journalReplayMs ?? 1000);
     journal.start();

@@ -16,6 +16,7 @@ import { inProcessBus, type RevocationBus } from '../ports/revocation-bus.js';
 import type { SessionRecord } from '../ports/records.js';
 import { SqliteJournal } from '../adapters/sqlite/sqlite-journal.js';
 import { JournalReplayer } from '../core/authority/journal-replayer.js';
+import { StoreOutage } from '../core/store-outage.js';
 
 export interface LatchkeyOptions {
   /** `sqlite:PATH` (default `sqlite:./.latchkey/latchkey.db`). Ignored when `store` is given. */
@@ -41,7 +42,7 @@ export interface LatchkeyOptions {
   /** This node's journal of logouts made while PostgreSQL was down (default `./.latchkey/journal.db`). */
   journalPath?: string;
   journalReplayMs?: number;
-  log?: { warn(obj: object, msg: string): void };
+  log?: { warn(obj: object, msg: string): void; error?(obj: object, msg: string): void };
 }
 
 export const DEFAULT_JOURNAL = './.latchkey/journal.db';
@@ -59,7 +60,8 @@ export interface Latchkey {
   redis: Redis | null;
   redisPrefix: string;
   /** What /metrics and /healthz report about shared services. */
-  health(): { redis: 'up' | 'down' | 'none'; revocationBus: 'healthy' | 'degraded' };
+  /** `database`: with a database server, whether this node knows it to be down (logouts are then journaled). */
+  health(): { redis: 'up' | 'down' | 'none'; revocationBus: 'healthy' | 'degraded'; database?: 'up' | 'down' };
   /** Logouts journaled on this node while the database was down (PostgreSQL deployments), else null. */
   journal: JournalReplayer | null;
   /** Subscribes to every committed revocation (metrics, a revocation bus). */
@@ -123,7 +125,8 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
   // With a database server, a logout must survive that server being down: a journal on this node's disk.
   const journal = store.dialect === 'sqlite' ? undefined : new SqliteJournal(opts.journalPath ?? DEFAULT_JOURNAL);
   const deploymentId = journal ? await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url')) : undefined;
-  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, deploymentId, refusedTokenIds: journal ? new Set() : undefined });
+  const outage = journal ? new StoreOutage() : undefined;
+  const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, deploymentId, refusedTokenIds: new Set(), outage, log: opts.log });
   const replayer = journal ? new JournalReplayer(authority.deps, opts.journalReplayMs ?? 1000, opts.log) : null;
   replayer?.start();
   return {
@@ -137,7 +140,11 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     redisPrefix: opts.redisPrefix ?? 'latchkey:',
     jwks: () => ({ keys: [key.publicJwk] }),
     onRevoked: (listener) => void listeners.push(listener),
-    health: () => ({ redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'none', revocationBus: bus.healthy() ? 'healthy' : 'degraded' }),
+    health: () => ({
+      redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'none',
+      revocationBus: bus.healthy() ? 'healthy' : 'degraded',
+      ...(outage ? { database: outage.down ? ('down' as const) : ('up' as const) } : {}),
+    }),
     journal: replayer,
     async close() {
       await replayer?.stop();

@@ -1,26 +1,88 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-/** A TCP proxy in front of a service (PostgreSQL, Redis) that a test can cut and restore: the service "goes down" for one node only. */
+/**
+ * A TCP proxy in front of a service (PostgreSQL, Redis) that a test can cut
+ * and restore (the service "goes down" for one node only), or freeze and thaw:
+ * connections stay open and are accepted, but nothing is forwarded, as when the
+ * server's host hangs or a route drops packets. It also keeps what clients
+ * sent, so a test can count the statements a node tried.
+ */
 export class CuttableProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private frozen = false;
+  /** Data held back while frozen, per receiving socket, forwarded at thaw. */
+  private readonly held = new Map<Socket, Buffer[]>();
+  private readonly fromClients: Buffer[] = [];
+  /** Connections accepted so far. */
+  connections = 0;
   port = 0;
   constructor(private readonly target: { host: string; port: number }) {}
+
   async open(port = this.port): Promise<void> {
     this.server = createServer((client) => {
+      this.connections++;
       const upstream = connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
+        s.on('close', () => {
+          this.sockets.delete(s);
+          this.held.delete(s);
+        });
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream, true);
+      this.forward(upstream, client, false);
+      client.on('end', () => upstream.end());
+      upstream.on('end', () => client.end());
+      // A side that is gone takes the other with it (and what was held for it: lost on the way).
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.port = (this.server.address() as { port: number }).port;
   }
+
+  private forward(from: Socket, to: Socket, fromClient: boolean): void {
+    from.on('data', (chunk: Buffer) => {
+      if (fromClient) this.fromClients.push(chunk);
+      if (!this.frozen) return void to.write(chunk);
+      const q = this.held.get(to) ?? [];
+      q.push(chunk);
+      this.held.set(to, q);
+    });
+  }
+
+  /** Everything stays connected, nothing gets through, in either direction. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** Forwards what was held back, then everything again. */
+  thaw(): void {
+    this.frozen = false;
+    for (const [to, chunks] of this.held) if (!to.destroyed) for (const c of chunks) to.write(c);
+    this.held.clear();
+  }
+
+  /** How many times clients have sent `marker` (a prepared statement's name, say) through this proxy. */
+  sent(marker: string): number {
+    return Buffer.concat(this.fromClients).toString('latin1').split(marker).length - 1;
+  }
+
   async cut(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    this.held.clear();
     await new Promise<void>((r) => this.server!.close(() => r()));
   }
+}
+
+/** A proxy in front of the test PostgreSQL server, open, and the URL that goes through it. */
+export async function pgBehindProxy(pgUrl: string): Promise<{ proxy: CuttableProxy; url: string }> {
+  const target = new URL(pgUrl);
+  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  await proxy.open();
+  const viaProxy = new URL(pgUrl);
+  viaProxy.port = String(proxy.port);
+  return { proxy, url: viaProxy.toString() };
 }

@@ -6,6 +6,7 @@ import type { RevocationSet } from '../revocation/revocation-set.js';
 import type { Verifier } from '../revocation/verifier.js';
 import type { RevocationBus } from '../../ports/revocation-bus.js';
 import type { RevocationJournal } from '../../ports/revocation-journal.js';
+import type { StoreOutage } from '../store-outage.js';
 import { shortHash } from '../hash.js';
 
 /** Who is asking: facts about the request, already trusted-proxy-resolved. */
@@ -39,8 +40,11 @@ export interface AuthorityDeps {
   journal?: RevocationJournal;
   /** Identity of the database (a random id kept in it), stamped on journal entries. */
   deploymentId?: string;
-  /** Refresh-token ids this node refuses because their logout is journaled, not yet applied. */
+  /** Refresh-token ids this node refuses because their logout is journaled, not yet applied (or could not be stored). */
   refusedTokenIds?: Set<string>;
+  /** Set while this node knows the database to be down: logouts then go straight to the journal. */
+  outage?: StoreOutage;
+  log?: { warn(obj: object, msg: string): void; error?(obj: object, msg: string): void };
   /** Called after every committed revocation (metrics, bus). */
   onRevoked?: (ids: string[], reason: string) => void;
 }

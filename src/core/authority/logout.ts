@@ -1,6 +1,5 @@
 import { parseRefreshToken } from '../tokens/refresh-token.js';
 import { constantTimeEqual, sha256 } from '../hash.js';
-import { isLatchkeyError } from '../errors.js';
 import type { AccessClaims } from '../tokens/access-token.js';
 import type { RevokeReason, SessionRecord } from '../../ports/records.js';
 import type { JournalEntry } from '../../ports/revocation-journal.js';
@@ -22,9 +21,11 @@ export interface LogoutInput {
 export interface LogoutResult {
   /**
    * `no_session` when nothing identified a live session: logout still succeeds.
-   * `journaled` when the database was unreachable: kept on this node, applied when it returns.
+   * `journaled` when the database did not take it: kept on this node, applied when it returns.
+   * `unstored` when it could not be kept either (no journal, or the journal failed too):
+   * this node refuses the session's tokens until it restarts, and the failure is logged.
    */
-  outcome: 'revoked' | 'already_revoked' | 'no_session' | 'journaled';
+  outcome: 'revoked' | 'already_revoked' | 'no_session' | 'journaled' | 'unstored';
   revokedSessionIds: string[];
   userId: string | null;
 }
@@ -33,24 +34,33 @@ const REASON: Record<LogoutScope, RevokeReason> = { session: 'logout', all: 'log
 const EVENT: Record<LogoutScope, string> = { session: 'auth.logout.success', all: 'auth.logout_all.success', others: 'auth.logout_others.success' };
 
 /**
- * Ends a session (or all / all other sessions of its user). Never fails for
- * lack of a valid token: the caller always answers success and clears cookies.
+ * Ends a session (or all / all other sessions of its user). Never fails: the
+ * caller always answers success and clears cookies, whether or not a valid
+ * token came, and whether or not the database took the revocation (see `unstored`).
  */
 export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
+  // Known down: straight to the journal, instead of waiting for the database to time out again.
+  if (deps.journal && deps.outage?.down) return unstored(deps, input, ctx, null);
   try {
     return await logoutNow(deps, input, ctx);
   } catch (err) {
-    if (!isLatchkeyError(err, 'STORE_UNAVAILABLE') || !deps.journal) throw err;
-    return journal(deps, input, ctx);
+    deps.outage?.markDown(deps.clock.now());
+    return unstored(deps, input, ctx, err);
   }
 }
 
 /**
- * The database is down: write the logout to this node's durable journal,
- * refuse its tokens here from now on, tell the other nodes what we can, and
- * still answer success. The journal is replayed when the database returns.
+ * The database did not take the logout (unreachable, timing out, refusing), or
+ * is known to be down. With a database server, the logout goes to this node's
+ * durable journal and is replayed when the database returns; any error is
+ * journaled, not only an unreachable server (a read-only standby after a
+ * failover, a statement timeout): the replay sorts them out. Without a journal
+ * (SQLite: the database is this node's own disk, and a journal would be too),
+ * or if the journal cannot be written either, the failure is logged as an
+ * error. Either way this node refuses the tokens from now on, the other nodes
+ * are told of the session the access token names, and the user gets success.
  */
-async function journal(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
+async function unstored(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext, err: unknown): Promise<LogoutResult> {
   const tokens = [
     ...input.refreshTokens.flatMap((raw) => {
       const p = parseRefreshToken(raw);
@@ -60,10 +70,24 @@ async function journal(deps: AuthorityDeps, input: LogoutInput, ctx: RequestCont
   ];
   const sessionId = input.access?.sid ?? null;
   if (tokens.length === 0 && !sessionId) return { outcome: 'no_session', revokedSessionIds: [], userId: null };
-  deps.journal!.append({ deployment: deps.deploymentId ?? '', at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+  let journaled = false;
+  if (deps.journal) {
+    try {
+      deps.journal.append({ deployment: deps.deploymentId ?? '', at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+      journaled = true;
+      if (err) deps.log?.warn({ err: String(err) }, 'the database did not take a logout: journaled on this node');
+    } catch (journalErr) {
+      err = `${String(err)}; journal: ${String(journalErr)}`;
+    }
+  }
+  if (!journaled) {
+    const log = deps.log?.error ?? deps.log?.warn;
+    log?.call(deps.log, { err: String(err), scope: input.scope }, 'a logout could not be stored: its session is refused on this node only, until it restarts');
+  }
   for (const t of tokens) deps.refusedTokenIds?.add(t.id);
-  if (sessionId && input.scope !== 'others') await revoked(deps, [sessionId], 'logout');
-  return { outcome: 'journaled', revokedSessionIds: sessionId && input.scope !== 'others' ? [sessionId] : [], userId: input.access?.sub ?? null };
+  const ended = sessionId && input.scope !== 'others' ? [sessionId] : [];
+  await revoked(deps, ended, REASON[input.scope]);
+  return { outcome: journaled ? 'journaled' : 'unstored', revokedSessionIds: ended, userId: input.access?.sub ?? null };
 }
 
 async function logoutNow(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {

@@ -8,6 +8,7 @@ import { auditEvent, type RequestContext } from '../authority/deps.js';
 import { newOutboxId, sealRequest, type OutboxWorker } from './outbox-worker.js';
 import type { GatewayJournal } from '../../ports/gateway-journal.js';
 import { owedWithoutDatabase } from './gateway-journal.js';
+import type { StoreOutage } from '../store-outage.js';
 
 export interface GatewayDeps {
   store: GatewayStore;
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   deploymentId?: string;
   /** Journal entries whose upstream call is still out: a replay waits for their answer. */
   journalSending?: Set<number>;
+  /** Set while this node knows the database to be down: logouts then go straight to the journal. */
+  outage?: StoreOutage;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -62,11 +65,15 @@ export async function revokeUpstream(
   };
   const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
   const leaseUntil = now + deps.worker.leaseMs;
+  const owed = { keys: input.keys, at: now, expiresAt: item.expiresAt, item, audit };
+  // Known down: straight to the journal, instead of waiting for the database to time out again.
+  if (deps.journal && deps.outage?.down) return owedWithoutDatabase(deps, owed, input.request, null);
   let enqueued: boolean;
   try {
     ({ enqueued } = await deps.store.revokeAndEnqueue({ revocationKeys: input.keys, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit }));
   } catch (err) {
-    return owedWithoutDatabase(deps, { keys: input.keys, at: now, expiresAt: item.expiresAt, item, audit }, input.request, err);
+    deps.outage?.markDown(now);
+    return owedWithoutDatabase(deps, owed, input.request, err);
   }
   if (enqueued) deps.worker.deliverNow(item, input.request);
   else deps.worker.kick();

@@ -42,7 +42,7 @@ export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, req
         audit: owed.audit,
         delivered: null,
       });
-      deps.log?.warn({ err: String(err), outboxId: owed.item.id, kind: owed.item.kind }, 'the database did not take a gateway logout: journaled on this node');
+      if (err) deps.log?.warn({ err: String(err), outboxId: owed.item.id, kind: owed.item.kind }, 'the database did not take a gateway logout: journaled on this node');
     } catch (journalErr) {
       deps.log?.error({ err: String(err), journalErr: String(journalErr), outboxId: owed.item.id, kind: owed.item.kind }, 'gateway logout neither stored nor journaled; the upstream is told once, without retries');
     }
@@ -94,6 +94,7 @@ export class GatewayJournalReplayer extends ReplayLoop {
     const { store, worker, clock } = this.deps;
     const journal = this.deps.journal!;
     let owed = false;
+    let reached = true; // nothing to apply: let the next logout try the database
     for (const listed of this.own()) {
       if (this.deps.journalSending?.has(listed.id)) continue; // its upstream call is still out: next pass
       const e = journal.get(listed.id); // as it is now: the upstream's answer may have come in since
@@ -111,7 +112,10 @@ export class GatewayJournalReplayer extends ReplayLoop {
         }
         owed ||= enqueued && !e.delivered;
       } catch (err) {
-        if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) break;
+        if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) {
+          reached = false;
+          break;
+        }
         const n = (this.failures.get(e.id) ?? 0) + 1;
         this.failures.set(e.id, n);
         if (n === 1 || n % 60 === 0) this.deps.log?.warn({ err: String(err), entry: e.id, attempts: n }, 'journaled gateway logout could not be applied; will retry');
@@ -121,6 +125,7 @@ export class GatewayJournalReplayer extends ReplayLoop {
       this.failures.delete(e.id);
     }
     if (owed) worker.kick();
+    if (reached) this.deps.outage?.markUp();
   }
 
   pending(): number {

@@ -85,10 +85,13 @@ export class SealedSessionGateway {
     }
     // A database that cannot answer must not stop a logout: revoking again is harmless (a key revoked
     // before owes no second call), and if the write fails too, revokeUpstream journals it, whatever the error.
-    const known = await isRevoked(this.deps, this.key(s.sid)).catch((err: unknown) => {
-      this.deps.log?.warn({ err: String(err) }, 'logout could not check an earlier revocation; revoking again');
-      return false;
-    });
+    // While it is known to be down, the database is not even asked (each ask would wait for its timeout).
+    const known = this.deps.outage?.down
+      ? this.deps.revocations.has(this.key(s.sid))
+      : await isRevoked(this.deps, this.key(s.sid)).catch((err: unknown) => {
+          this.deps.log?.warn({ err: String(err) }, 'logout could not check an earlier revocation; revoking again');
+          return false;
+        });
     if (known) {
       await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'already_revoked', { sessionId: s.sid })]);
       return 'already_revoked';
