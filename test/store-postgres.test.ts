@@ -316,8 +316,7 @@ describe('postgresConnectionString', () => {
     assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db')), 6000);
     assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db', { statementTimeoutMs: 250 })), 1250);
     assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=0')), undefined);
-    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=30s')), 31_000, 'PostgreSQL units');
-    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=2min')), 121_000);
+    assert.equal(clientTimeoutMs(postgresConnectionString('postgres://u@h/db?statement_timeout=30s')), 1030, 'as node-postgres sends it: 30 ms');
   });
 
   test('defaults: 5 s statement timeout, application name, TLS as the URL says', () => {

@@ -12,6 +12,20 @@ export abstract class ReplayLoop {
     private readonly onError: (err: unknown) => void,
   ) {}
 
+  private readonly refusals = new Map<number, number>();
+
+  /** An entry the database refused for a reason other than being down: retried later, reported at the 1st and every 60th attempt. */
+  protected refused(id: number, err: unknown, warn?: (obj: object, msg: string) => void): void {
+    const n = (this.refusals.get(id) ?? 0) + 1;
+    this.refusals.set(id, n);
+    if (n === 1 || n % 60 === 0) warn?.({ err: String(err), entry: id, attempts: n }, 'a journaled logout could not be applied; will retry');
+  }
+
+  /** An entry is applied (and removed from the journal). */
+  protected applied(id: number): void {
+    this.refusals.delete(id);
+  }
+
   /** One pass over the journal; stops at the first entry the database still cannot take. */
   protected abstract pass(): Promise<void>;
 

@@ -11,8 +11,8 @@ export class CuttableProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private frozen = false;
-  /** Data held back while frozen, per receiving socket, forwarded at thaw. */
-  private readonly held = new Map<Socket, Buffer[]>();
+  /** Data (and ends) held back while frozen, per receiving socket, delivered at thaw. */
+  private readonly held = new Map<Socket, Array<Buffer | 'end'>>();
   private readonly fromClients: Buffer[] = [];
   /** Connections accepted so far. */
   connections = 0;
@@ -25,32 +25,31 @@ export class CuttableProxy {
       const upstream = connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
-        s.on('close', () => {
-          this.sockets.delete(s);
-          this.held.delete(s);
-        });
+        s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
       this.forward(client, upstream, true);
       this.forward(upstream, client, false);
-      client.on('end', () => upstream.end());
-      upstream.on('end', () => client.end());
-      // A side that is gone takes the other with it (and what was held for it: lost on the way).
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.port = (this.server.address() as { port: number }).port;
   }
 
+  /** Data, then the end of the stream (a side that closes ends the other), as a frozen route holds both. */
   private forward(from: Socket, to: Socket, fromClient: boolean): void {
+    const send = (chunk: Buffer | 'end') => {
+      if (this.frozen) {
+        const q = this.held.get(to) ?? [];
+        q.push(chunk);
+        this.held.set(to, q);
+      } else if (chunk === 'end') to.end();
+      else to.write(chunk);
+    };
     from.on('data', (chunk: Buffer) => {
       if (fromClient) this.fromClients.push(chunk);
-      if (!this.frozen) return void to.write(chunk);
-      const q = this.held.get(to) ?? [];
-      q.push(chunk);
-      this.held.set(to, q);
+      send(chunk);
     });
+    from.on('close', () => send('end'));
   }
 
   /** Everything stays connected, nothing gets through, in either direction. */
@@ -61,7 +60,13 @@ export class CuttableProxy {
   /** Forwards what was held back, then everything again. */
   thaw(): void {
     this.frozen = false;
-    for (const [to, chunks] of this.held) if (!to.destroyed) for (const c of chunks) to.write(c);
+    for (const [to, chunks] of this.held) {
+      for (const c of chunks) {
+        if (to.destroyed || to.writableEnded) break;
+        if (c === 'end') to.end();
+        else to.write(c);
+      }
+    }
     this.held.clear();
   }
 

@@ -30,7 +30,7 @@ export interface PostgresStoreOptions {
 }
 
 /**
- * The client-side bound on every query and on getting a connection: the
+ * The client-side bound on every query: the
  * statement timeout plus one second, so that the server's own timeout, with
  * its clearer error, normally comes first. A server or network that stops
  * answering without closing the connection (a frozen host, a dropped route)
@@ -39,11 +39,9 @@ export interface PostgresStoreOptions {
  */
 export function clientTimeoutMs(connectionString: string): number | undefined {
   const raw = /[?&]statement_timeout=([^&]*)/.exec(connectionString)?.[1];
-  // PostgreSQL's own syntax: milliseconds, or a number with a unit (`30s`, `2min`).
-  const m = /^(\d+)(ms|s|min|h|d)?$/.exec(decodeURIComponent(raw ?? '5000').replace(/\s+/g, ''));
-  if (!m) return undefined; // a value PostgreSQL will refuse anyway: no bound of our own
-  const ms = Number(m[1]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
-  return ms === 0 ? undefined : ms + 1000;
+  // Read as node-postgres sends it: an integer of milliseconds (it drops a unit: `30s` is 30 ms).
+  const ms = Number.parseInt(decodeURIComponent(raw ?? '5000'), 10);
+  return !Number.isFinite(ms) || ms <= 0 ? undefined : ms + 1000;
 }
 
 
@@ -367,8 +365,9 @@ export class PostgresStore implements SessionStore {
       max: opts.poolSize ?? 10,
       types: TYPES,
       keepAlive: true,
-      // Bounds both connecting and waiting for a free connection, so an unreachable server fails instead of hanging.
-      connectionTimeoutMillis: timeoutMs ?? 10_000,
+      // Bounds both connecting and waiting for a free connection, so an unreachable server fails instead of
+      // hanging. Not the shorter query bound: a busy pool on a healthy database must not pass for an outage.
+      connectionTimeoutMillis: 10_000,
     });
     // An idle connection's error (server restart, network) would otherwise crash the process; the pool already drops it.
     pool.on('error', () => {});

@@ -12,8 +12,6 @@ import { ReplayLoop } from '../replay-loop.js';
  * or finds nothing to apply, marks it up again (see `StoreOutage`).
  */
 export class JournalReplayer extends ReplayLoop {
-  private readonly failures = new Map<number, number>();
-
   constructor(
     private readonly deps: AuthorityDeps,
     intervalMs = 1000,
@@ -37,25 +35,27 @@ export class JournalReplayer extends ReplayLoop {
 
   protected async pass(): Promise<void> {
     const journal = this.deps.journal!;
-    let reached = true; // nothing to apply: let the next logout try the database
-    for (const entry of this.own()) {
-      try {
-        await replayJournaled(this.deps, entry);
-      } catch (err) {
-        if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) {
-          reached = false;
-          break;
+    // Nothing to apply, or a journal file that fails, says nothing against the database: the next logout tries it.
+    let reached = true;
+    try {
+      for (const entry of this.own()) {
+        try {
+          await replayJournaled(this.deps, entry);
+        } catch (err) {
+          if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) {
+            reached = false;
+            break;
+          }
+          this.refused(entry.id, err, this.log?.warn.bind(this.log));
+          continue;
         }
-        const n = (this.failures.get(entry.id) ?? 0) + 1;
-        this.failures.set(entry.id, n);
-        if (n === 1 || n % 60 === 0) this.log?.warn({ err: String(err), entry: entry.id, attempts: n }, 'journaled logout could not be applied; will retry');
-        continue;
+        journal.remove(entry.id);
+        this.applied(entry.id);
+        for (const t of entry.tokens) this.deps.refusedTokenIds!.delete(t.id);
       }
-      journal.remove(entry.id);
-      this.failures.delete(entry.id);
-      for (const t of entry.tokens) this.deps.refusedTokenIds!.delete(t.id);
+    } finally {
+      if (reached) this.deps.outage?.markUp();
     }
-    if (reached) this.deps.outage?.markUp();
   }
 
   pending(): number {

@@ -39,28 +39,29 @@ const EVENT: Record<LogoutScope, string> = { session: 'auth.logout.success', all
  * token came, and whether or not the database took the revocation (see `unstored`).
  */
 export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
+  const held = heldTokens(input);
   // Known down: straight to the journal, instead of waiting for the database to time out again.
-  if (deps.journal && deps.outage?.down) return unstored(deps, input, ctx, null);
+  // If the journal cannot be written, the database is asked after all (it may well be back).
+  if (held && deps.journal && deps.outage?.down && appendToJournal(deps, input, ctx, held) === null) return unstored(deps, input, held, true, null);
+  if (!held && deps.outage?.down) {
+    // Nothing to revoke: its audit row is best effort, and nobody waits for it.
+    deps.store.appendAudit([auditEvent(deps, ctx, EVENT[input.scope], 'no_session', { detail: { scope: input.scope } })]).catch(() => undefined);
+    return { outcome: 'no_session', revokedSessionIds: [], userId: null };
+  }
   try {
     return await logoutNow(deps, input, ctx);
   } catch (err) {
     deps.outage?.markDown(deps.clock.now());
-    return unstored(deps, input, ctx, err);
+    if (!held) return { outcome: 'no_session', revokedSessionIds: [], userId: null }; // nothing to keep
+    const journalErr = deps.journal ? appendToJournal(deps, input, ctx, held) : 'no journal';
+    return unstored(deps, input, held, journalErr === null, journalErr === null ? err : `${String(err)}; journal: ${String(journalErr)}`);
   }
 }
 
-/**
- * The database did not take the logout (unreachable, timing out, refusing), or
- * is known to be down. With a database server, the logout goes to this node's
- * durable journal and is replayed when the database returns; any error is
- * journaled, not only an unreachable server (a read-only standby after a
- * failover, a statement timeout): the replay sorts them out. Without a journal
- * (SQLite: the database is this node's own disk, and a journal would be too),
- * or if the journal cannot be written either, the failure is logged as an
- * error. Either way this node refuses the tokens from now on, the other nodes
- * are told of the session the access token names, and the user gets success.
- */
-async function unstored(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext, err: unknown): Promise<LogoutResult> {
+type Held = { tokens: Array<{ id: string; secretHash: string }>; sessionId: string | null };
+
+/** The refresh tokens (id and hashed secret) and the access token's session a logout carries; null if none. */
+function heldTokens(input: LogoutInput): Held | null {
   const tokens = [
     ...input.refreshTokens.flatMap((raw) => {
       const p = parseRefreshToken(raw);
@@ -69,23 +70,40 @@ async function unstored(deps: AuthorityDeps, input: LogoutInput, ctx: RequestCon
     ...(input.refreshTokenHashes ?? []),
   ];
   const sessionId = input.access?.sid ?? null;
-  if (tokens.length === 0 && !sessionId) return { outcome: 'no_session', revokedSessionIds: [], userId: null };
-  let journaled = false;
-  if (deps.journal) {
-    try {
-      deps.journal.append({ deployment: deps.deploymentId ?? '', at: deps.clock.now(), scope: input.scope, tokens, sessionId, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
-      journaled = true;
-      if (err) deps.log?.warn({ err: String(err) }, 'the database did not take a logout: journaled on this node');
-    } catch (journalErr) {
-      err = `${String(err)}; journal: ${String(journalErr)}`;
-    }
+  return tokens.length === 0 && !sessionId ? null : { tokens, sessionId };
+}
+
+/** Writes the logout to this node's journal: null once it is on disk, else the error. */
+function appendToJournal(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext, held: Held): unknown {
+  try {
+    deps.journal!.append({ deployment: deps.deploymentId ?? '', at: deps.clock.now(), scope: input.scope, ...held, userId: input.access?.sub ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+    return null;
+  } catch (err) {
+    return err ?? 'journal write failed';
   }
+}
+
+/**
+ * The database did not take the logout (unreachable, timing out, refusing), or
+ * is known to be down. With a database server, the logout went to this node's
+ * durable journal and is replayed when the database returns; any error is
+ * journaled, not only an unreachable server (a read-only standby after a
+ * failover, a statement timeout): the replay sorts them out. Without a journal
+ * (SQLite: the database is this node's own disk, and a journal would be too),
+ * or if the journal could not be written either, the failure is logged as an
+ * error. Either way this node refuses the refresh tokens the request carried
+ * from now on, the other nodes are told of the session its access token names,
+ * and the user gets success.
+ */
+async function unstored(deps: AuthorityDeps, input: LogoutInput, held: Held, journaled: boolean, err: unknown): Promise<LogoutResult> {
+  if (journaled && err) deps.log?.warn({ err: String(err) }, 'the database did not take a logout: journaled on this node');
   if (!journaled) {
     const log = deps.log?.error ?? deps.log?.warn;
-    log?.call(deps.log, { err: String(err), scope: input.scope }, 'a logout could not be stored: its session is refused on this node only, until it restarts');
+    const what = input.scope === 'session' ? 'its tokens are' : `(scope ${input.scope}) only the tokens it carried are`;
+    log?.call(deps.log, { err: String(err), scope: input.scope }, `a logout could not be stored: ${what} refused, on this node only, until it restarts`);
   }
-  for (const t of tokens) deps.refusedTokenIds?.add(t.id);
-  const ended = sessionId && input.scope !== 'others' ? [sessionId] : [];
+  for (const t of held.tokens) deps.refusedTokenIds?.add(t.id);
+  const ended = held.sessionId && input.scope !== 'others' ? [held.sessionId] : [];
   await revoked(deps, ended, REASON[input.scope]);
   return { outcome: journaled ? 'journaled' : 'unstored', revokedSessionIds: ended, userId: input.access?.sub ?? null };
 }

@@ -66,17 +66,25 @@ export async function revokeUpstream(
   const audit = [auditEvent(deps, input.ctx, input.event, 'revoked', { detail: { kind: input.kind, token: input.tokenHash.slice(0, 16) } })];
   const leaseUntil = now + deps.worker.leaseMs;
   const owed = { keys: input.keys, at: now, expiresAt: item.expiresAt, item, audit };
-  // Known down: straight to the journal, instead of waiting for the database to time out again.
-  if (deps.journal && deps.outage?.down) return owedWithoutDatabase(deps, owed, input.request, null);
+  // Known down: straight to the journal, instead of waiting for the database to time out again
+  // (if the journal cannot take it, the database is asked after all: it may well be back).
+  if (deps.journal && deps.outage?.down && owedWithoutDatabase(deps, owed, input.request, null, true)) return;
   let enqueued: boolean;
   try {
     ({ enqueued } = await deps.store.revokeAndEnqueue({ revocationKeys: input.keys, revokedAt: now, expiresAt: item.expiresAt, item, leaseUntil, audit }));
   } catch (err) {
     deps.outage?.markDown(now);
-    return owedWithoutDatabase(deps, owed, input.request, err);
+    owedWithoutDatabase(deps, owed, input.request, err);
+    return;
   }
   if (enqueued) deps.worker.deliverNow(item, input.request);
   else deps.worker.kick();
+}
+
+/** A logout's audit row without a revocation: while the database is known down it is best effort, and nobody waits for it. */
+export async function auditLogout(deps: GatewayDeps, events: AuditEvent[]): Promise<void> {
+  if (!deps.outage?.down) return deps.appendAudit(events);
+  deps.appendAudit(events).catch(() => undefined);
 }
 
 /** The email a login body names, for the audit trail (never the password), or null. */

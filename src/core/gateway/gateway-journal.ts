@@ -29,19 +29,18 @@ export interface OwedRevocation {
  * journal would be too), or if the journal cannot be written either, the
  * failure is logged as an error and the upstream is still told once.
  */
-export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, request: UpstreamRequest, err: unknown): void {
+export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, request: UpstreamRequest, err: unknown, journalOnly = false): boolean {
   let entryId: number | null = null;
-  if (deps.journal) {
+  if (journalOnly) {
+    // The database is only believed down: if the journal cannot take this, the caller asks the database after all.
     try {
-      entryId = deps.journal.append({
-        deployment: deps.deploymentId ?? '',
-        at: owed.at,
-        keys: owed.keys,
-        expiresAt: owed.expiresAt,
-        item: { ...owed.item, payload: owed.item.payload.toString('base64') },
-        audit: owed.audit,
-        delivered: null,
-      });
+      entryId = appendOwed(deps, owed);
+    } catch {
+      return false;
+    }
+  } else if (deps.journal) {
+    try {
+      entryId = appendOwed(deps, owed);
       if (err) deps.log?.warn({ err: String(err), outboxId: owed.item.id, kind: owed.item.kind }, 'the database did not take a gateway logout: journaled on this node');
     } catch (journalErr) {
       deps.log?.error({ err: String(err), journalErr: String(journalErr), outboxId: owed.item.id, kind: owed.item.kind }, 'gateway logout neither stored nor journaled; the upstream is told once, without retries');
@@ -61,6 +60,19 @@ export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, req
       })
       .finally(() => id !== null && deps.journalSending?.delete(id)),
   );
+  return true;
+}
+
+function appendOwed(deps: GatewayDeps, owed: OwedRevocation): number {
+  return deps.journal!.append({
+    deployment: deps.deploymentId ?? '',
+    at: owed.at,
+    keys: owed.keys,
+    expiresAt: owed.expiresAt,
+    item: { ...owed.item, payload: owed.item.payload.toString('base64') },
+    audit: owed.audit,
+    delivered: null,
+  });
 }
 
 /**
@@ -71,8 +83,6 @@ export function owedWithoutDatabase(deps: GatewayDeps, owed: OwedRevocation, req
  * pass (and reported), without holding up the others.
  */
 export class GatewayJournalReplayer extends ReplayLoop {
-  private readonly failures = new Map<number, number>();
-
   constructor(
     private readonly deps: GatewayDeps,
     intervalMs = 1000,
@@ -94,38 +104,50 @@ export class GatewayJournalReplayer extends ReplayLoop {
     const { store, worker, clock } = this.deps;
     const journal = this.deps.journal!;
     let owed = false;
-    let reached = true; // nothing to apply: let the next logout try the database
-    for (const listed of this.own()) {
-      if (this.deps.journalSending?.has(listed.id)) continue; // its upstream call is still out: next pass
-      const e = journal.get(listed.id); // as it is now: the upstream's answer may have come in since
-      if (!e) continue;
-      const item: OutboxItem = { ...e.item, payload: Buffer.from(e.item.payload, 'base64') };
-      try {
-        // Answered already: stored leased, so no pass sends it before it is marked delivered just below.
-        const leaseUntil = e.delivered ? clock.now() + worker.leaseMs : undefined;
-        const { enqueued } = await store.revokeAndEnqueue({ revocationKeys: e.keys, revokedAt: e.at, expiresAt: e.expiresAt, item, leaseUntil, audit: e.audit });
-        // Also when nothing was enqueued: an earlier pass may have stored the item and then failed to mark it.
-        // An item that was never stored, or is marked already, is left alone.
-        if (e.delivered) {
+    // The database is marked up when an entry got an answer from it, or when there was nothing to try;
+    // a journal file that fails says nothing against the database. Entries whose upstream call is still
+    // out are not tried, and say nothing either way.
+    let reached = true;
+    let skipped = false;
+    let tried = false;
+    try {
+      for (const listed of this.own()) {
+        if (this.deps.journalSending?.has(listed.id)) {
+          skipped = true; // its upstream call is still out: next pass
+          continue;
+        }
+        const e = journal.get(listed.id); // as it is now: the upstream's answer may have come in since
+        if (!e) continue;
+        const item: OutboxItem = { ...e.item, payload: Buffer.from(e.item.payload, 'base64') };
+        tried = true;
+        try {
           const d = e.delivered;
-          await store.markDelivered(item.id, d.at, d.status, outboxAudit(item, d.at, d.event, d.outcome, { status: d.status, attempts: 1 }));
+          const delivered = d ? () => store.markDelivered(item.id, d.at, d.status, outboxAudit(item, d.at, d.event, d.outcome, { status: d.status, attempts: 1 })) : null;
+          // Answered already: first mark the item, in case the write that "failed" was committed after all
+          // (its item is then leased to this node, and would be sent again once the lease runs out).
+          if (delivered) await delivered();
+          // Else stored leased, so no pass sends it before it is marked delivered just below.
+          const leaseUntil = d ? clock.now() + worker.leaseMs : undefined;
+          const { enqueued } = await store.revokeAndEnqueue({ revocationKeys: e.keys, revokedAt: e.at, expiresAt: e.expiresAt, item, leaseUntil, audit: e.audit });
+          // Also when nothing was enqueued: an earlier pass may have stored the item and then failed to mark it.
+          // An item that was never stored, or is marked already, is left alone.
+          if (delivered) await delivered();
+          owed ||= enqueued && !d;
+        } catch (err) {
+          if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) {
+            reached = false;
+            break;
+          }
+          this.refused(e.id, err, this.deps.log?.warn.bind(this.deps.log));
+          continue;
         }
-        owed ||= enqueued && !e.delivered;
-      } catch (err) {
-        if (isLatchkeyError(err, 'STORE_UNAVAILABLE')) {
-          reached = false;
-          break;
-        }
-        const n = (this.failures.get(e.id) ?? 0) + 1;
-        this.failures.set(e.id, n);
-        if (n === 1 || n % 60 === 0) this.deps.log?.warn({ err: String(err), entry: e.id, attempts: n }, 'journaled gateway logout could not be applied; will retry');
-        continue;
+        journal.remove(e.id);
+        this.applied(e.id);
       }
-      journal.remove(e.id);
-      this.failures.delete(e.id);
+    } finally {
+      if (owed) worker.kick();
+      if (reached && (tried || !skipped)) this.deps.outage?.markUp();
     }
-    if (owed) worker.kick();
-    if (reached) this.deps.outage?.markUp();
   }
 
   pending(): number {

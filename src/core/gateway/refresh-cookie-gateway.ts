@@ -2,7 +2,7 @@ import { LatchkeyError } from '../errors.js';
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
+import { auditLogout, isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, cookieFromSetCookie, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
 
@@ -96,7 +96,7 @@ export class RefreshCookieGateway {
   async logout(cookieHeader: string | undefined, tokens: string[], ctx: RequestContext): Promise<'revoked' | 'no_session'> {
     const valid = tokens.filter((t) => t.length <= 8192);
     if (valid.length === 0 || !cookieHeader) {
-      await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
+      await auditLogout(this.deps, [auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
     await this.revoke(valid, cookieHeader, ctx, 'auth.logout.success');

@@ -2,7 +2,7 @@ import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { LatchkeyError } from '../errors.js';
 import { callUpstream, JSON_HEADERS } from './upstream-call.js';
-import { isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
+import { auditLogout, isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
 import type { SessionKeyRing } from './session-key-ring.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
@@ -80,7 +80,7 @@ export class SealedSessionGateway {
   async logout(sealed: string | null, ctx: RequestContext): Promise<'revoked' | 'already_revoked' | 'no_session'> {
     const s = sealed ? await this.read(sealed) : null;
     if (!s) {
-      await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
+      await auditLogout(this.deps, [auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
     // A database that cannot answer must not stop a logout: revoking again is harmless (a key revoked
@@ -93,7 +93,7 @@ export class SealedSessionGateway {
           return false;
         });
     if (known) {
-      await this.deps.appendAudit([auditEvent(this.deps, ctx, 'auth.logout.success', 'already_revoked', { sessionId: s.sid })]);
+      await auditLogout(this.deps, [auditEvent(this.deps, ctx, 'auth.logout.success', 'already_revoked', { sessionId: s.sid })]);
       return 'already_revoked';
     }
     await revokeUpstream(this.deps, {
