@@ -18,6 +18,7 @@
 //   BENCH_DURATION=8         seconds per measured run
 //   BENCH_CONNECTIONS=50     concurrent connections (pipelining is always 1)
 //   BENCH_LOGOUT_TOKENS, BENCH_REFRESH_TOKENS   sessions to seed per scenario
+//   BENCH_SESSIONS_PER_USER=2   the seeded sessions belong to count/2 users (1 = the older one-user seed)
 //   BENCH_NODE_ARGS="--perf-basic-prof"  extra node flags for the Latchkey servers (e.g. for perf)
 //   BENCH_CPU_PROF=1         run the Latchkey servers with --cpu-prof; profiles are
 //                            kept in bench/tmp/cpu-profiles/ (everything else is removed)
@@ -66,10 +67,13 @@ async function baselineChild([port]) {
   process.stdout.write(`baseline listening on http://${HOST}:${app.server.address().port}\n`);
 }
 
+/** Live sessions per seeded user (`BENCH_SESSIONS_PER_USER`, default 2). */
+const SESSIONS_PER_USER = Number(process.env.BENCH_SESSIONS_PER_USER || 2);
+
 /**
- * Seeds `count` live sessions of one user into a fresh database through the
- * library (so rows, hashes and audit are exactly what the server writes) and
- * writes their refresh tokens, one per line, to `tokensFile`.
+ * Seeds `count` live sessions of `count / SESSIONS_PER_USER` users into a fresh
+ * database through the library (so rows, hashes and audit are exactly what the
+ * server writes) and writes their refresh tokens, one per line, to `tokensFile`.
  */
 async function seedChild([dbPath, countText, tokensFile, mode]) {
   const count = Number(countText);
@@ -83,10 +87,21 @@ async function seedChild([dbPath, countText, tokensFile, mode]) {
     const user = await lk.store.findUserByEmail(email);
     if (!user) throw new Error('seed: registered user not found');
     const ctx = { ip: '127.0.0.1', userAgent: 'bench' };
+    // The sessions belong to many users, as in production (a per-user index written by a logout then
+    // lands on a random page, as it would): the first registered, the rest stored with its password hash.
+    const users = [user];
+    const nUsers = Math.max(1, Math.ceil(count / SESSIONS_PER_USER));
+    for (let i = 1; i < nUsers; i += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, nUsers - i) }, (_, k) => {
+        const u = { ...user, id: randomBytes(16).toString('base64url'), email: `bench${i + k}@example.com` };
+        users.push(u);
+        return lk.store.createUser(u, []);
+      }));
+    }
     const CHUNK = 500; // one Promise.all per chunk: group commit batches the inserts
     for (let i = 0; i < count; i += CHUNK) {
       const n = Math.min(CHUNK, count - i);
-      const issued = await Promise.all(Array.from({ length: n }, () => lk.authority.startSession(user, ctx)));
+      const issued = await Promise.all(Array.from({ length: n }, (_, k) => lk.authority.startSession(users[(i + k) % users.length], ctx)));
       for (const s of issued) out.push(mode === 'with-access' ? `${s.refreshToken}\t${s.accessToken}` : s.refreshToken);
     }
   } finally {
@@ -290,7 +305,7 @@ async function main() {
       ? { name: 'propagation', rps: null, p99_ms: propagation.p99_ms, ratio_to_baseline: null, ...propagation, target_p99_ms: PROPAGATION_TARGET_P99_MS, pass: propagation.p99_ms <= PROPAGATION_TARGET_P99_MS }
       : null;
     writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(propagationRow ? [...json, propagationRow] : json, null, 2) + '\n');
-    const md = renderMarkdown(json, { DURATION, CONNECTIONS, scenarios, idleOtherPct, pin, CPU_PROF, profDir, elapsedS: (performance.now() - benchStart) / 1000, propagation, skipped });
+    const md = renderMarkdown(json, { DURATION, CONNECTIONS, sessionsPerUser: SESSIONS_PER_USER, scenarios, idleOtherPct, pin, CPU_PROF, profDir, elapsedS: (performance.now() - benchStart) / 1000, propagation, skipped });
     writeFileSync(join(BENCH_DIR, 'RESULTS.md'), md);
     process.stdout.write('\n' + renderTable(json) + '\n');
     if (propagationRow) process.stdout.write(`propagation (3 nodes, PostgreSQL + Redis): p50 ${propagationRow.p50_ms} ms, p99 ${propagationRow.p99_ms} ms over ${propagationRow.sessions} sessions (target p99 ≤ ${PROPAGATION_TARGET_P99_MS} ms): ${propagationRow.pass ? 'PASS' : 'FAIL'}\n`);
@@ -778,7 +793,7 @@ ${notes ? `\n## Caveats for this run\n\n${notes}` : ''}
 - **Load generator**: autocannon ${readAutocannonVersion()} in the bench process, ${m.CONNECTIONS} connections, pipelining 1, keep-alive, \`POST\` with no body and a \`cookie: ${COOKIE_NAME}=<token>\` header. Servers listen on 127.0.0.1 only, each in its own child process, started fresh for each run and stopped with SIGTERM afterwards.
 - **Runs**: per scenario a ${WARMUP_S} s warm-up, then one ${m.DURATION} s measured run, each a separate autocannon run. At the deadline every connection stops after the response to its in-flight request (rather than autocannon's duration stop, which drops in-flight requests), so every request sent is answered and counted. req/s = responses ÷ (last response − start of the measured run). Latency percentiles are computed by the harness from every response time autocannon reports (sub-millisecond; autocannon's own histogram rounds to whole ms).
 - **baseline**: bare Fastify ${readFastifyVersion()} (no logger), one \`POST ${LOGOUT_PATH}\` route that sets \`refreshToken=; HttpOnly; Path=/api/auth; Max-Age=0\` and sends \`{ok:true}\`. Requests carry a random 65-character cookie, the size of a real token. It is measured before and after the Latchkey scenarios and the higher rate is used: other load on the machine can only slow a run down, so this keeps the ratios conservative.
-- **biore-logout / biore-refresh**: \`node bin/latchkey.js serve --profile biore --rate-limit off --log-level warn --db sqlite:…\` (WAL, \`synchronous=FULL\`, group commit). Before any server starts, one seeding process per scenario creates one user and ${m.scenarios.filter((sc) => sc.seed && !sc.pg).map((sc) => `${sc.seed.seeded} (${sc.name})`).join(' / ') || 'no'} live sessions through \`createLatchkey()\` + \`authority.startSession()\` (Promise.all in chunks of 500) and writes their refresh tokens to a file. Each token is sent exactly once, so every logout request revokes a live session (one durable write + audit row) and every refresh request performs a real rotation (rotate parent, insert successor, touch session, audit row, sign an access JWT). The two scenarios use separate databases.
+- **biore-logout / biore-refresh**: \`node bin/latchkey.js serve --profile biore --rate-limit off --log-level warn --db sqlite:…\` (WAL, \`synchronous=FULL\`, group commit). Before any server starts, one seeding process per scenario creates ${m.sessionsPerUser === 1 ? 'one user and' : `users with ${m.sessionsPerUser} sessions each,`} ${m.scenarios.filter((sc) => sc.seed && !sc.pg).map((sc) => `${sc.seed.seeded} (${sc.name})`).join(' / ') || 'no'} live sessions through \`createLatchkey()\` + \`authority.startSession()\` (Promise.all in chunks of 500) and writes their refresh tokens to a file. Each token is sent exactly once, so every logout request revokes a live session (one durable write + audit row) and every refresh request performs a real rotation (rotate parent, insert successor, touch session, audit row, sign an access JWT). The two scenarios use separate databases.
 - **pg-logout / pg-refresh**: the same two scenarios with \`--db postgres://…\` (a fresh schema per scenario in the local PostgreSQL, pool of 10, one statement per write with its audit rows; a row lock decides a rotation), seeded the same way; verified with SQL after the server stopped.
 - **judicial-logout**: \`latchkey serve --profile judicial --upstream …\` in front of \`latchkey stub-upstream\` (both on loopback). Each request carries a distinct \`refreshToken\` cookie, so each logout durably writes a local revocation, a sealed outbox row and an audit row in one group-committed transaction, answers, and the outbox worker then calls the stub's revoke endpoint in the background (same process, same CPU).
 - **Verification**: after the server has stopped, the database is opened read-only and the revoked sessions (logout) / rotated tokens (refresh) and their audit rows are counted and compared with the HTTP 200 responses (warm-up + measured).

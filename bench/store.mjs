@@ -14,7 +14,7 @@
 // Pages written is the number to compare across changes of the schema or the
 // queries: unlike CPU time it does not move with the machine's load.
 //
-//   BENCH_STORE_SESSIONS=80000   sessions to seed
+//   BENCH_STORE_SESSIONS=80000   sessions to seed (two per user: BENCH_SESSIONS_PER_USER, as in bench/run.mjs)
 //   BENCH_STORE_OPS=40000        operations per kind (at most the sessions seeded)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -146,4 +146,16 @@ ALTER TABLE refresh_tokens ADD COLUMN parent_sealed BLOB;
 DROP INDEX IF EXISTS upstream_outbox_token;
 `,
   },
+  {
+    version: 8,
+    name: 'drop-audit-user-index',
+    // Every audited write (each logout, each refresh) inserted an entry into (user_id, id): with many
+    // users, a random page of that index, written to the WAL and again at the next checkpoint. Measured
+    // with 40,000 users: 2.62 -> 1.36 WAL pages per logout, 3.81 -> 2.55 per refresh. The only reader
+    // is `latchkey audit --user`, an operator's query, which now reads the table newest first and
+    // stops at its limit (about 0.15 s per million rows for a user with few or no events).
+    sql: `
+DROP INDEX IF EXISTS audit_events_user_id;
+`,
+  },
 ];
