@@ -394,7 +394,7 @@ async function runSeed(children, dbPath, count, tokensFile, mode = '') {
   const child = track(children, spawn(process.execPath, [SELF, '--child', 'seed', dbPath, String(count), tokensFile, mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), 'seed');
   let out = '';
   child.stdout.on('data', (b) => (out += b));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000); // PostgreSQL seeds of many users take 1–2 minutes here
   const [code] = await once(child, 'exit');
   clearTimeout(timer);
   if (code !== 0) throw new Error(`seeding ${dbPath} failed (exit ${code})\n${child.tail()}`);
