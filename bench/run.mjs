@@ -134,7 +134,7 @@ async function main() {
   const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
   const KEEP_TMP = process.env.BENCH_KEEP_TMP === '1';
   // Every run is bounded: this aborts the whole bench (children included) if something hangs.
-  const WATCHDOG_MS = (60 + 3 * (4 * DURATION + 20)) * 1000;
+  const WATCHDOG_MS = (300 + 3 * (4 * DURATION + 20)) * 1000; // seeding may take up to 300 s (runSeed)
 
   checkBuild();
   let pin = pinning();
