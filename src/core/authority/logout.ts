@@ -39,19 +39,22 @@ const EVENT: Record<LogoutScope, string> = { session: 'auth.logout.success', all
  * token came, and whether or not the database took the revocation (see `unstored`).
  */
 export async function logout(deps: AuthorityDeps, input: LogoutInput, ctx: RequestContext): Promise<LogoutResult> {
-  const held = heldTokens(input);
-  // Known down: straight to the journal, instead of waiting for the database to time out again.
-  // If the journal cannot be written, the database is asked after all (it may well be back).
-  if (held && deps.journal && deps.outage?.down && appendToJournal(deps, input, ctx, held) === null) return unstored(deps, input, held, true, null);
-  if (!held && deps.outage?.down) {
-    // Nothing to revoke: its audit row is best effort, and nobody waits for it.
-    deps.store.appendAudit([auditEvent(deps, ctx, EVENT[input.scope], 'no_session', { detail: { scope: input.scope } })]).catch(() => undefined);
-    return { outcome: 'no_session', revokedSessionIds: [], userId: null };
+  if (deps.outage?.down) {
+    const held = heldTokens(input);
+    // Known down: straight to the journal, instead of waiting for the database to time out again.
+    // If the journal cannot be written, the database is asked after all (it may well be back).
+    if (held && deps.journal && appendToJournal(deps, input, ctx, held) === null) return unstored(deps, input, held, true, null);
+    if (!held) {
+      // Nothing to revoke: its audit row is best effort, and nobody waits for it.
+      deps.store.appendAudit([auditEvent(deps, ctx, EVENT[input.scope], 'no_session', { detail: { scope: input.scope } })]).catch(() => undefined);
+      return { outcome: 'no_session', revokedSessionIds: [], userId: null };
+    }
   }
   try {
     return await logoutNow(deps, input, ctx);
   } catch (err) {
     deps.outage?.markDown(deps.clock.now());
+    const held = heldTokens(input); // only now: the hot path hashes its tokens once, in logoutNow
     if (!held) return { outcome: 'no_session', revokedSessionIds: [], userId: null }; // nothing to keep
     const journalErr = deps.journal ? appendToJournal(deps, input, ctx, held) : 'no journal';
     return unstored(deps, input, held, journalErr === null, journalErr === null ? err : `${String(err)}; journal: ${String(journalErr)}`);
