@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
 import { ManualClock } from '../src/core/clock.js';
 import { isLatchkeyError } from '../src/core/errors.js';
+import { replayJournaled } from '../src/core/authority/logout.js';
+import { sha256 } from '../src/core/hash.js';
 import { tempDir } from './helpers/server.js';
 import { PASSWORD } from './helpers/client.js';
 
@@ -24,6 +26,33 @@ describe('the session authority (core, no HTTP)', () => {
   });
 
   const rejectsInvalidToken = (p: Promise<unknown>) => assert.rejects(p, (e) => isLatchkeyError(e, 'INVALID_TOKEN'));
+
+  test('a journaled logout of every session is judged as of when it was made, not when it is replayed', async () => {
+    const entryFor = (refreshToken: string, at: number) => {
+      const [id, secret] = refreshToken.split('.') as [string, string];
+      return { id: 0, deployment: '', at, scope: 'all' as const, tokens: [{ id, secretHash: sha256(secret).toString('base64') }], sessionId: null, userId: null, ip: null, userAgent: null };
+    };
+    // Made while the token was current; by the replay it has been rotated and the grace window is long gone.
+    const a = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const other = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const made = entryFor(a.refreshToken, clock.now());
+    clock.advance(1_000);
+    await lk.authority.refresh(a.refreshToken, ctx);
+    clock.advance(60_000);
+    const replayed = await replayJournaled(lk.authority.deps, made);
+    assert.ok(replayed.revokedSessionIds.includes(other.sessionId), 'the other session ended');
+    await rejectsInvalidToken(lk.authority.refresh(other.refreshToken, ctx));
+
+    // Made with a token that was already rotated out at the time: nothing else ends.
+    const b = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    const survivor = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);
+    await lk.authority.refresh(b.refreshToken, ctx);
+    clock.advance(11_000);
+    const stale = await replayJournaled(lk.authority.deps, entryFor(b.refreshToken, clock.now()));
+    assert.deepEqual(stale.revokedSessionIds, []);
+    assert.equal(stale.outcome, 'no_session');
+    await lk.authority.refresh(survivor.refreshToken, ctx);
+  });
 
   test('emails are matched case-insensitively and a second account with the same email is refused', async () => {
     const s = await lk.authority.login({ email: 'core@example.com', password: PASSWORD }, ctx);

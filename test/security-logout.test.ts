@@ -403,3 +403,85 @@ describe('logout by refresh token: the one-call store path and the step-by-step 
     });
   }
 });
+
+/**
+ * Ending every session (or every other one) of a user needs a credential that
+ * is still good at the time: a refresh token of a session that has ended, or
+ * one rotated out beyond the grace window (an old cookie, a leaked log line),
+ * must not sign the user out of every device. Ending the token's own session
+ * stays possible in any state (logout always succeeds).
+ */
+for (const profile of PROFILES) {
+  const spec = SPECS[profile];
+  const name = spec.cookieName();
+
+  describe(`${profile}: logging out everywhere needs a credential that is still good`, () => {
+    const clock = new ManualClock();
+    let s: TestServer;
+    let n = 0;
+    before(async () => {
+      s = await startServer({ profile, core: { clock, policy: { idleTimeoutMs: 30 * MIN, absoluteLifetimeMs: 60 * MIN } }, http: { rateLimiter: false, docs: false } });
+    });
+    after(() => s.close());
+
+    /** A user with two sessions: `a`, whose tokens the test spends, and `other`, which must survive stale ones. */
+    async function twoSessions() {
+      const email = `stale-${profile}-${++n}@example.com`;
+      await register(s, spec, email);
+      return { a: await login(s, spec, email), other: await login(s, spec, email) };
+    }
+    const logoutAll = (headers: Record<string, string>) => spec.logoutAll(new Client(s.url), { headers });
+    const logoutAllAudit = async (userId: string) => (await s.latchkey.store.queryAudit({ event: 'auth.logout_all.success', limit: 20 })).filter((r) => r.userId === userId);
+
+    test('the refresh token of a session already logged out ends no other session', async () => {
+      const { a, other } = await twoSessions();
+      spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: cookieHeader(name, a.refresh) }));
+      clock.advance(12_000);
+      const r = await logoutAll(cookieHeader(name, a.refresh));
+      spec.assertLogoutOk(r);
+      assertCleared(r, name, spec.cookiePath);
+      if (profile === 'native') assert.equal(r.json.revokedSessions, 0);
+      assert.equal((await refreshWith(s, spec, other.refresh)).status, 200, 'the other session lives on');
+      const userId = (await s.latchkey.store.findSession(a.sessionId))!.userId;
+      const [row] = await logoutAllAudit(userId);
+      assert.equal(row?.outcome, 'no_session');
+      assert.deepEqual(row?.detail, { scope: 'all', credential: 'not_live' });
+    });
+
+    test('a refresh token rotated out beyond the grace window ends no other session, and inside it still does', async () => {
+      const stale = await twoSessions();
+      const rotated = await refreshWith(s, spec, stale.a.refresh);
+      assert.equal(rotated.status, 200);
+      clock.advance(11_000); // the default grace window is 10 s
+      spec.assertLogoutOk(await logoutAll(cookieHeader(name, stale.a.refresh)));
+      assert.equal((await refreshWith(s, spec, stale.other.refresh)).status, 200, 'the other session lives on');
+      assert.equal((await refreshWith(s, spec, setValue(rotated, name))).status, 200, 'and so does the session of the stale token');
+
+      const fresh = await twoSessions();
+      assert.equal((await refreshWith(s, spec, fresh.a.refresh)).status, 200);
+      clock.advance(2_000);
+      spec.assertLogoutOk(await logoutAll(cookieHeader(name, fresh.a.refresh)));
+      assert.equal((await refreshWith(s, spec, fresh.other.refresh)).status, 401, 'a tab that has not seen the rotation yet still ends every session');
+    });
+
+    test('an expired session\'s tokens end no other session', async () => {
+      const email = `stale-${profile}-expired@example.com`;
+      await register(s, spec, email);
+      const old = await login(s, spec, email);
+      clock.advance(31 * MIN); // past the idle timeout
+      const other = await login(s, spec, email);
+      spec.assertLogoutOk(await logoutAll({ ...cookieHeader(name, old.refresh) }));
+      assert.equal((await refreshWith(s, spec, other.refresh)).status, 200);
+    });
+
+    test('a stale cookie does not hide a good access token', async () => {
+      const { a, other } = await twoSessions();
+      const rotated = await refreshWith(s, spec, a.refresh);
+      clock.advance(11_000);
+      const access = spec.data(rotated).accessToken as string;
+      spec.assertLogoutOk(await logoutAll({ ...cookieHeader(name, a.refresh), ...bearer(access) }));
+      assert.equal((await refreshWith(s, spec, other.refresh)).status, 401, 'every session ended');
+      assert.equal(await meStatus(s, spec, access), 401);
+    });
+  });
+}

@@ -1,7 +1,7 @@
 import { parseRefreshToken } from '../tokens/refresh-token.js';
 import { constantTimeEqual, sha256 } from '../hash.js';
 import type { AccessClaims } from '../tokens/access-token.js';
-import type { RevokeReason, SessionRecord } from '../../ports/records.js';
+import type { RefreshTokenRecord, RevokeReason, SessionRecord } from '../../ports/records.js';
 import type { JournalEntry } from '../../ports/revocation-journal.js';
 import { auditEvent, revoked, type AuthorityDeps, type RequestContext } from './deps.js';
 
@@ -16,6 +16,8 @@ export interface LogoutInput {
   /** Claims of a verified, unrevoked access token, when the request had one. */
   access?: AccessClaims | null;
   scope: LogoutScope;
+  /** When the logout was made, if earlier than now (a journaled logout being replayed). */
+  madeAt?: number;
 }
 
 export interface LogoutResult {
@@ -124,10 +126,15 @@ async function logoutNow(deps: AuthorityDeps, input: LogoutInput, ctx: RequestCo
     }
     claimed = []; // none matched: only the access token can still identify the session
   }
-  const sessions = await identify(deps, input, claimed);
-  const first = sessions[0] ?? null;
+  const proofs = await identify(deps, input, claimed);
+  const sessions = proofs.map((h) => h.session);
+  // Ending a session needs only a token of it, in any state (ending it again changes nothing). Ending the
+  // user's OTHER sessions needs a credential that is still good: an old rotated token, or one of a session
+  // that has ended, must not sign the user out of every device.
+  const first = input.scope === 'session' ? (sessions[0] ?? null) : (proofs.find((h) => stillGood(deps, h, input.madeAt ?? now))?.session ?? null);
   if (!first) {
-    await deps.store.appendAudit([auditEvent(deps, ctx, EVENT[input.scope], 'no_session', { detail: { scope: input.scope } })]);
+    const detail = proofs.length > 0 ? { scope: input.scope, credential: 'not_live' } : { scope: input.scope };
+    await deps.store.appendAudit([auditEvent(deps, ctx, EVENT[input.scope], 'no_session', { userId: proofs[0]?.session.userId ?? null, detail })]);
     return { outcome: 'no_session', revokedSessionIds: [], userId: null };
   }
   const reason = REASON[input.scope];
@@ -157,22 +164,36 @@ function claimedTokens(input: LogoutInput): Array<{ id: string; secretHash: Buff
   ];
 }
 
-/** The sessions the request proves it holds: by refresh token (any state), else by access token. */
-async function identify(deps: AuthorityDeps, input: LogoutInput, claimed: Array<{ id: string; secretHash: Buffer }>) {
-  const found: SessionRecord[] = [];
+type Proof = { session: SessionRecord; token: RefreshTokenRecord | null };
+
+/** The sessions the request proves it holds: by refresh token (any state), else (or also, to end other sessions) by access token. */
+async function identify(deps: AuthorityDeps, input: LogoutInput, claimed: Array<{ id: string; secretHash: Buffer }>): Promise<Proof[]> {
+  const found: Proof[] = [];
   for (const t of claimed) {
     const row = await deps.store.findRefreshToken(t.id);
-    if (row && constantTimeEqual(t.secretHash, row.token.secretHash) && !found.some((s) => s.id === row.session.id)) found.push(row.session);
+    if (row && constantTimeEqual(t.secretHash, row.token.secretHash) && !found.some((h) => h.session.id === row.session.id)) found.push({ session: row.session, token: row.token });
   }
-  if (found.length === 0 && input.access) {
+  // Ending other sessions also weighs the access token: it may be good where a stale cookie is not.
+  if (input.access && (found.length === 0 || input.scope !== 'session')) {
     const s = await deps.store.findSession(input.access.sid);
-    if (s && s.userId === input.access.sub) found.push(s);
+    if (s && s.userId === input.access.sub) found.push({ session: s, token: null });
   }
   return found;
+}
+
+/**
+ * Whether a held credential was still good at `at`: its session had not ended, and its refresh token
+ * (if it came by one) was the current one or had been rotated within the grace window, as for a refresh.
+ * `at` is the time the logout was made, so a journaled logout replayed later is judged as of then.
+ */
+function stillGood(deps: AuthorityDeps, h: Proof, at: number): boolean {
+  const s = h.session;
+  if ((s.revokedAt !== null && s.revokedAt <= at) || s.idleExpiresAt <= at || s.absoluteExpiresAt <= at) return false;
+  return h.token === null || h.token.rotatedAt === null || h.token.rotatedAt >= at - deps.policy.refreshGraceMs;
 }
 
 /** Applies one journaled logout now that the database answers again. Throws STORE_UNAVAILABLE if it still does not. */
 export async function replayJournaled(deps: AuthorityDeps, entry: JournalEntry): Promise<LogoutResult> {
   const access = entry.sessionId && entry.userId ? ({ sid: entry.sessionId, sub: entry.userId } as AccessClaims) : null;
-  return logoutNow(deps, { refreshTokens: [], refreshTokenHashes: entry.tokens, access, scope: entry.scope }, { ip: entry.ip, userAgent: entry.userAgent });
+  return logoutNow(deps, { refreshTokens: [], refreshTokenHashes: entry.tokens, access, scope: entry.scope, madeAt: entry.at }, { ip: entry.ip, userAgent: entry.userAgent });
 }
