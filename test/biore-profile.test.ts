@@ -149,6 +149,12 @@ describe('biore profile: the wire contract of seed 004', () => {
     assert.equal((await a.c.get(`${P}/me`, { headers: auth })).status, 401);
   });
 
+  test('a body that is not JSON gets 415 in the error envelope', async () => {
+    const r = await new Client(s.url).post(`${P}/register`, { body: 'email=a@example.com', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 415);
+    assert.deepEqual(r.json, { success: false, error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as application/json.' } });
+  });
+
   test('a wrong password fails in the error envelope without saying whether the email exists', async () => {
     const wrong = await new Client(s.url).post(`${P}/login`, { json: { email: 'bio@example.com', password: 'wrong password!' } });
     const nobody = await new Client(s.url).post(`${P}/login`, { json: { email: 'nobody@example.com', password: 'wrong password!' } });

@@ -80,6 +80,9 @@ describe('judicial profile (seed 000)', () => {
     ['application/json with invalid JSON', { 'content-type': 'application/json' }, '{nope'],
     ['text/plain', { 'content-type': 'text/plain' }, 'hello'],
     ['no content type', {}, undefined],
+    ['a content type that is not a media type', { 'content-type': 'foo' }, 'hello'],
+    ['a list of content types', { 'content-type': 'text/plain, application/json' }, ''],
+    ['a malformed content type', { 'content-type': ';;;==' }, 'x'],
   ] as const) {
     test(`logout accepts ${name}`, async () => {
       const r = await new Client(gw.url).post('/api/auth/logout', { headers: { ...headers }, body });
@@ -117,6 +120,7 @@ describe('judicial profile (seed 000)', () => {
     const r = await c.post('/api/auth/refresh');
     assert.equal(r.status, 200, r.text);
     assert.match(r.json.data.access_token, /^ey/);
+    assert.ok(r.json.data.expires_in > 800 && r.json.data.expires_in <= 900, `expires_in read from the JWT when the upstream gives none: ${r.json.data.expires_in}`);
     const next = c.jar.get('refreshToken')!;
     assert.notEqual(next, rt);
     await c.post('/api/auth/logout');

@@ -42,6 +42,22 @@ describe('native profile', () => {
     assert.equal((await a.get('/auth/me', { headers: { authorization: `Bearer ${tokenA}` } })).status, 401);
   });
 
+  test('a body that is not JSON gets 415 UNSUPPORTED_MEDIA_TYPE; an empty one is no body', async () => {
+    const c = new Client(s.url);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+      const r = await c.post('/auth/login', { body: 'email=a@example.com&password=x', headers: { 'content-type': type } });
+      assert.equal(r.status, 415, type);
+      assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(r.json.code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(r.json.detail, 'Send the request body as application/json.');
+    }
+    const empty = await c.post('/auth/login', { body: '', headers: { 'content-type': 'text/plain' } });
+    assert.equal(empty.status, 400);
+    assert.equal(empty.json.code, 'INVALID_INPUT');
+    const logout = await c.post('/auth/logout', { body: 'hello', headers: { 'content-type': 'text/plain' } });
+    assert.equal(logout.status, 200, 'logout still ignores what it cannot read');
+  });
+
   test('an unknown scope falls back to this session only', async () => {
     const c = new Client(s.url);
     await signUpAndIn(c, paths, 'badscope@example.com');

@@ -141,6 +141,11 @@ for (const profile of PROFILES) {
       const l = await login(s, spec, email);
       assertOk(await logout({ body: 'hello', headers: { 'content-type': 'text/plain', ...cookieHeader(name, l.refresh) } }), 'text/plain');
       assertOk(await logout({ body: 'refreshToken=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'form');
+      for (const type of ['foo', 'text/plain, application/json', ';;;==', 'a/b/c']) {
+        const l2 = await login(s, spec, email);
+        assertOk(await logout({ body: 'x', headers: { 'content-type': type, ...cookieHeader(name, l2.refresh) } }), `content-type ${type}`);
+        assert.equal((await refreshWith(s, spec, l2.refresh)).status, 401, `content-type ${type}: the session ended`);
+      }
       assertOk(await logout({ body: 'raw', headers: { 'content-type': 'application/octet-stream' } }), 'octet-stream');
       assert.equal((await refreshWith(s, spec, l.refresh)).status, 401);
     });

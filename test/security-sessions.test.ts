@@ -305,6 +305,13 @@ for (const profile of PROFILES) {
         spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: cookieHeader(name, l.refresh) }));
         const after = await app.inject({ method: 'GET', url: '/notes', headers: bearer(l.access) });
         assert.equal(after.statusCode, 401, after.body);
+        assert.equal(after.headers['content-type'], 'application/problem+json; charset=utf-8');
+        assert.deepEqual(after.json(), { type: 'urn:latchkey:problem:invalid-token', title: 'Invalid or expired token', status: 401, detail: 'The access token is invalid, expired or its session has ended.', code: 'INVALID_TOKEN' });
+        assert.equal(after.headers['www-authenticate'], 'Bearer error="invalid_token"');
+        const none = await app.inject({ method: 'GET', url: '/notes' });
+        assert.equal(none.statusCode, 401);
+        assert.equal(none.json().code, 'UNAUTHENTICATED');
+        assert.equal(none.headers['www-authenticate'], 'Bearer');
       } finally {
         await app.close();
       }

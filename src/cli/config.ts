@@ -73,7 +73,7 @@ export const SERVE_SETTINGS = {
   rateLimit: { flag: 'rate-limit', env: 'LATCHKEY_RATE_LIMIT', default: 'on', help: 'on | off (off is for benchmarks only)', parse: oneOf(['on', 'off'] as const) },
   clearSiteData: { flag: 'clear-site-data', env: 'LATCHKEY_CLEAR_SITE_DATA', default: 'profile', help: 'Clear-Site-Data on logout: profile (its default) | off | a header value like \'"cache", "storage"\'', parse: text },
   issuer: { flag: 'issuer', env: 'LATCHKEY_ISSUER', default: 'latchkey', help: 'iss (and aud) of access tokens', parse: text },
-  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | silent', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', help: 'fatal | error | warn | info | debug | trace | silent', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
 } satisfies Record<string, Setting<unknown>>;
 
 export interface ServeConfig {

@@ -31,8 +31,12 @@ export function installBasics(app: FastifyInstance, opts: { error: ErrorRenderer
       done(new HttpProblem('INVALID_JSON', 'The request body is not valid JSON.'), undefined);
     }
   });
-  // Any other content type: the body is not read as input.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => done(null, undefined));
+  // Any other content type is not read as input: an empty body is no body, a lenient route (logout)
+  // ignores it, and any other route says what it reads instead of failing its schema with "body must be object".
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if (req.routeOptions.config?.lenientBody || String(body).length === 0) return done(null, undefined);
+    done(new HttpProblem('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.'), undefined);
+  });
 
   app.addHook('onRequest', csrfGuard(opts.trustedOrigins));
   // Callback hooks (not async ones): they run on every request, and each promise costs a microtask turn.
@@ -59,7 +63,7 @@ export function installBasics(app: FastifyInstance, opts: { error: ErrorRenderer
   });
 }
 
-const BODY_ERRORS = new Set(['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'FST_ERR_CTP_EMPTY_JSON_BODY']);
+const BODY_ERRORS = new Set(['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_MEDIA_TYPE']);
 
 export function sendProblem(error: ErrorRenderer, problem: HttpProblem, reply: FastifyReply): FastifyReply {
   const { contentType, body } = error(problem.status, problem.code, ERROR_TABLE[problem.code].title, problem.message);

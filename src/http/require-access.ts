@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Verifier } from '../core/revocation/verifier.js';
 import type { AccessClaims } from '../core/tokens/access-token.js';
 import { bearerToken } from './kit.js';
+import { ERROR_TABLE } from './errors.js';
+import { nativeProfile } from './profiles/native.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,12 +26,16 @@ export function requireAccessToken(verifier: Verifier) {
       if (!token) throw new Error('missing');
       req.auth = await verifier.verify(token);
     } catch {
+      // The native profile's problem+json, as Latchkey's own endpoints answer (RFC 6750: no error code without a token).
+      const code = token ? 'INVALID_TOKEN' : 'UNAUTHENTICATED';
+      const detail = token ? 'The access token is invalid, expired or its session has ended.' : 'Send an access token as "Authorization: Bearer <token>".';
+      const { contentType, body } = nativeProfile.error(401, code, ERROR_TABLE[code].title, detail);
       reply
         .code(401)
-        .header('www-authenticate', 'Bearer error="invalid_token"')
+        .header('www-authenticate', token ? 'Bearer error="invalid_token"' : 'Bearer')
         .header('cache-control', 'no-store')
-        .type('application/problem+json')
-        .send({ type: 'urn:latchkey:problem:invalid-token', title: 'Invalid or expired token', status: 401, detail: token ? 'The access token is invalid, expired or its session has ended.' : 'Send an access token as "Authorization: Bearer <token>".' });
+        .type(contentType)
+        .send(body);
     }
   };
 }

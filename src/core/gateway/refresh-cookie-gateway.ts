@@ -148,7 +148,10 @@ export class RefreshCookieGateway {
     return {
       accessToken,
       refreshToken: cookieFromSetCookie(headers, this.opts.upstreamCookie) ?? pickField(json, REFRESH_TOKEN_FIELDS),
-      expiresIn: pickNumber(json, EXPIRES_IN_FIELDS),
+      // An upstream that gives no lifetime (some refresh answers) still issued a JWT: its `exp`, unverified, tells it.
+      expiresIn: pickNumber(json, EXPIRES_IN_FIELDS) ?? secondsLeft(unverifiedJwtExpiry(accessToken), this.deps.clock.now()),
     };
   }
 }
+
+const secondsLeft = (expMs: number | null, now: number): number | null => (expMs === null ? null : Math.max(0, Math.floor((expMs - now) / 1000)));
