@@ -149,6 +149,19 @@ describe('biore profile: the wire contract of seed 004', () => {
     assert.equal((await a.c.get(`${P}/me`, { headers: auth })).status, 401);
   });
 
+  test('logout has no scope in this contract: ?scope=others or {"scope":"all"} still ends this session only and clears the cookie', async () => {
+    for (const how of ['query', 'body'] as const) {
+      const a = await login();
+      const b = await login();
+      const init = how === 'query' ? {} : { json: { scope: 'all' } };
+      const r = await a.c.post(`${P}/logout${how === 'query' ? '?scope=others' : ''}`, init);
+      assert.deepEqual(r.json, { success: true, data: { message: 'Logged out successfully' } });
+      assert.ok(r.setCookies.some((c) => c.startsWith('biore_refresh=;') && /Max-Age=0/.test(c)), `${how}: cookie cleared`);
+      assert.equal((await new Client(s.url).post(`${P}/refresh`, { json: { refreshToken: a.refresh } })).status, 401, `${how}: this session ended`);
+      assert.equal((await new Client(s.url).post(`${P}/refresh`, { json: { refreshToken: b.refresh } })).status, 200, `${how}: the other one did not`);
+    }
+  });
+
   test('a body that is not JSON gets 415 in the error envelope', async () => {
     const r = await new Client(s.url).post(`${P}/register`, { body: 'email=a@example.com', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(r.status, 415);

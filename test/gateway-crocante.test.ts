@@ -150,6 +150,64 @@ describe('crocante profile (seed 001)', () => {
     assert.deepEqual(twice.json, { success: true });
   });
 
+  /** A request with its path exactly as written (fetch would resolve `..` before sending). */
+  function raw(method: string, path: string, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers } });
+      // node:http keeps the path as given; set it again in case a future version normalises the URL.
+      req.path = path;
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (b: Buffer) => chunks.push(b));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? JSON.stringify({ email: 'chef@example.com', password: 'secret' }) : undefined);
+    });
+  }
+
+  test('the proxy never resolves a path into another one: dot segments, encoded slashes and empty segments are refused, auth/ in any case is not proxied', async () => {
+    const { c } = await login();
+    const cookie = `crocante_session=${c.jar.get('crocante_session')!}`;
+    const logins = up.calls('/auth/login').length;
+    const logouts = up.calls('/auth/logout').length;
+    for (const path of ['/api/x/../auth/login', '/api/x/%2e%2e/auth/login', '/api/x/%2E%2E/auth/logout', '/api/./auth/login', '/api//auth/login', '/api/x/..%2fauth/login', '/api/x%2f..%2f..%2fauth/login', '/api/x/..%5cauth/login', '/api/%2e%2e/%2e%2e/etc/passwd', '/api/%zz']) {
+      for (const method of ['POST', 'GET']) {
+        const r = await raw(method, path, { cookie });
+        assert.equal(r.status, 400, `${method} ${path}: ${r.body}`);
+        assert.deepEqual(Object.keys(JSON.parse(r.body)).sort(), ['error', 'success'], `${method} ${path}: the envelope`);
+      }
+    }
+    for (const path of ['/api/AUTH/login', '/api/Auth/logout', '/api/auth']) assert.equal((await raw('POST', path, { cookie })).status, 404, path);
+    assert.equal(up.calls('/auth/login').length, logins, 'the upstream login was never reached through the proxy');
+    assert.equal(up.calls('/auth/logout').length, logouts, 'nor its logout');
+    const ok = await raw('GET', '/api/orders/7/', { cookie });
+    assert.equal(ok.status, 200, 'a trailing slash is fine');
+    assert.equal(JSON.parse(ok.body).echo.path, '/orders/7/');
+  });
+
+  test('the proxy answers 404 for methods an API call does not use (TRACE, made-up ones), not 502', async () => {
+    for (const method of ['TRACE', 'PROPFIND']) {
+      const r = await raw(method, '/api/orders/7');
+      assert.equal(r.status, 404, `${method}: ${r.body}`);
+      assert.equal(JSON.parse(r.body).success, false);
+    }
+  });
+
+  test('a logout carrying the session cookie twice (one planted beside the real one) still ends the real session', async () => {
+    for (const order of ['planted first', 'real first', 'the same twice'] as const) {
+      const { c } = await login();
+      const sealed = c.jar.get('crocante_session')!;
+      const planted = order === 'the same twice' ? sealed : 'not-a-sealed-session';
+      const header = order === 'real first' ? `crocante_session=${sealed}; crocante_session=${planted}` : `crocante_session=${planted}; crocante_session=${sealed}`;
+      const out = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: header } });
+      assert.deepEqual(out.json, { success: true });
+      assert.deepEqual(out.setCookies, [CLEARED]);
+      const after = await new Client(gw.url).get('/api/things/1', { headers: { cookie: `crocante_session=${sealed}` } });
+      assert.equal(after.status, 401, `${order}: the session ended`);
+    }
+  });
+
   test('/api/auth/* other than login and logout is not proxied', async () => {
     const r = await new Client(gw.url).get('/api/auth/whoami');
     assert.equal(r.status, 404);

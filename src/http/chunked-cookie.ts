@@ -20,6 +20,22 @@ export function readChunked(header: string | undefined, base: string): string | 
   const whole = readCookieValues(header, base);
   if (whole.length === 1) return whole[0]!;
   if (whole.length > 1) return null;
+  return joinedChunks(header, base);
+}
+
+/**
+ * Every value the request may hold for `base`, for a logout to end them all: each
+ * `base` cookie (a request can carry several of one name, say one planted by
+ * another subdomain beside the real one), and the chunks joined. At most four.
+ */
+export function readAllChunked(header: string | undefined, base: string): string[] {
+  const values = new Set(readCookieValues(header, base).filter(Boolean));
+  const joined = joinedChunks(header, base);
+  if (joined) values.add(joined);
+  return [...values].slice(0, 4);
+}
+
+function joinedChunks(header: string | undefined, base: string): string | null {
   let value = '';
   for (let i = 0; i < 32; i++) {
     const part = readCookieValues(header, `${base}.${i}`);

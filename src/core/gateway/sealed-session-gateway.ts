@@ -77,12 +77,26 @@ export class SealedSessionGateway {
   }
 
   /** Always succeeds; with a readable session, revokes it and owes the upstream a logout. */
-  async logout(sealed: string | null, ctx: RequestContext): Promise<'revoked' | 'already_revoked' | 'no_session'> {
-    const s = sealed ? await this.read(sealed) : null;
-    if (!s) {
+  /**
+   * Ends the session of every cookie value the request carried (duplicates of one name
+   * included: a planted cookie beside the real one must not shield it).
+   */
+  async logout(sealed: string | null | string[], ctx: RequestContext): Promise<'revoked' | 'already_revoked' | 'no_session'> {
+    const candidates = Array.isArray(sealed) ? sealed : sealed ? [sealed] : [];
+    const sessions: SealedSession[] = [];
+    for (const value of candidates) {
+      const s = await this.read(value);
+      if (s && !sessions.some((x) => x.sid === s.sid)) sessions.push(s);
+    }
+    if (sessions.length === 0) {
       await auditLogout(this.deps, [auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
+    const outcomes = await Promise.all(sessions.map((s) => this.logoutSession(s, ctx)));
+    return outcomes.includes('revoked') ? 'revoked' : 'already_revoked';
+  }
+
+  private async logoutSession(s: SealedSession, ctx: RequestContext): Promise<'revoked' | 'already_revoked'> {
     // A database that cannot answer must not stop a logout: revoking again is harmless (a key revoked
     // before owes no second call), and if the write fails too, revokeUpstream journals it, whatever the error.
     // While it is known to be down, the database is not even asked (each ask would wait for its timeout).

@@ -33,10 +33,7 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
 
     scope.all(`${prefix}*`, { schema: { hide: true } }, async (req, reply) => {
-      const rest = req.url.slice(prefix.length);
-      if (rest === 'auth' || rest.startsWith('auth/') || rest.startsWith('auth?')) {
-        throw new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}.`);
-      }
+      const rest = forwardablePath(req.method, req.url.slice(prefix.length), req.url);
       const sealed = readChunked(req.headers.cookie, opts.cookie.name);
       const session = await gw.open(sealed);
       if (sealed && !session) {
@@ -73,4 +70,30 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
       return reply.send(res.body ? Readable.fromWeb(res.body as any) : '');
     });
   });
+}
+
+/** The methods an API call may use; anything else (TRACE, CONNECT, made-up ones) is not an endpoint here. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The part of a proxied URL after the prefix, once it is known to stay where it
+ * was aimed: no `.` or `..` segment and no encoded slash (plain or
+ * percent-encoded, which the upstream or `fetch` would resolve into another
+ * path, say the upstream's own `auth/login`, whose tokens must never reach the
+ * browser), no empty segment, and not under `auth/` in any letter case.
+ */
+export function forwardablePath(method: string, rest: string, url: string): string {
+  const notFound = () => new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${method} ${url.split('?')[0]}.`);
+  if (!METHODS.has(method)) throw notFound();
+  const path = rest.split('?', 1)[0]!;
+  let segments: string[];
+  try {
+    segments = path.split('/').map((seg) => decodeURIComponent(seg));
+  } catch {
+    throw new HttpProblem('INVALID_INPUT', 'The path is not validly percent-encoded.');
+  }
+  const bad = segments.some((seg, i) => seg === '.' || seg === '..' || /[\\/]/.test(seg) || (seg === '' && i < segments.length - 1) || path.includes('\\'));
+  if (bad) throw new HttpProblem('INVALID_INPUT', 'The path may not contain ".", ".." or empty segments, or encoded slashes.');
+  if (segments[0]!.toLowerCase() === 'auth') throw notFound();
+  return rest;
 }

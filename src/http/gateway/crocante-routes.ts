@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { SealedSessionGateway } from '../../core/gateway/sealed-session-gateway.js';
-import { clearChunked, readChunked, writeChunked } from '../chunked-cookie.js';
+import { clearChunked, readAllChunked, writeChunked } from '../chunked-cookie.js';
 import { HttpProblem } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { logoutOutcome, type GatewayKit } from './gateway-kit.js';
@@ -26,7 +26,7 @@ export function crocanteRoutes(app: FastifyInstance, kit: GatewayKit, gw: Sealed
   app.post(profile.paths.logout, { config: { lenientBody: true }, schema: { tags: ['auth'], summary: 'Sign out: always 200 {"success":true}, clears every chunk' } }, async (req, reply) => {
     await kit.limit(req, reply, 'logout');
     reply.header('set-cookie', clearChunked(cookie, req.headers.cookie));
-    const outcome = await logoutOutcome(req.log, () => gw.logout(readChunked(req.headers.cookie, cookie.name), requestContext(req)));
+    const outcome = await logoutOutcome(req.log, () => gw.logout(readAllChunked(req.headers.cookie, cookie.name), requestContext(req)));
     kit.metrics.logouts.inc({ outcome });
     return reply.code(200).send({ success: true });
   });

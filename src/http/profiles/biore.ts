@@ -15,6 +15,8 @@ export const bioreProfile: Profile = {
     domain: env.cookieDomain,
   }),
   bodyRefreshToken: true,
+  // Seed 004's logout has no scope: it always ends this session and clears the cookie (logout-all is its own path).
+  logoutScope: false,
   limits: {
     register: { points: 10, windowSeconds: 3600 },
     login: { points: 30, windowSeconds: 300 },

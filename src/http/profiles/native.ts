@@ -18,6 +18,7 @@ export const nativeProfile: Profile = {
     domain: env.cookieDomain,
   }),
   bodyRefreshToken: true,
+  logoutScope: true,
   limits: {
     register: { points: 10, windowSeconds: 3600 },
     login: { points: 30, windowSeconds: 300 },

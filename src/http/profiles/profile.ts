@@ -38,6 +38,8 @@ export interface Profile {
   refreshCookie(env: ProfileEnv): CookieSpec;
   /** Read `body.refreshToken` when the request has no refresh cookie (mobile clients). */
   bodyRefreshToken: boolean;
+  /** Whether logout reads a `scope` (body or query) to end other sessions too; without it a logout ends this session only. */
+  logoutScope: boolean;
   /** Whether the refresh token is also returned in JSON (never for browsers by default). */
   limits: Record<LimitBucket, RateLimitRule>;
   /** The `Clear-Site-Data` value sent on logout by default (SECURITY C3), or null. */

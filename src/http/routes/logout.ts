@@ -14,7 +14,7 @@ export function logoutRoutes(app: FastifyInstance, kit: RouteKit): void {
   app.post(
     profile.paths.logout,
     { config, attachValidation: true, schema: { tags: ['auth'], summary: 'Sign out (always succeeds, always clears the cookie)', body: logoutBody, security: bearer } },
-    async (req, reply) => run(kit, req, reply, requestedScope(req)),
+    async (req, reply) => run(kit, req, reply, profile.logoutScope ? requestedScope(req) : 'session'),
   );
   if (profile.paths.logoutAll) {
     app.post(
