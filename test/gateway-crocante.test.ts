@@ -154,7 +154,7 @@ describe('crocante profile (seed 001)', () => {
   function raw(method: string, path: string, headers: Record<string, string> = {}) {
     return new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers } });
-      // node:http keeps the path as given; set it again in case a future version normalises the URL.
+      // A URL string is parsed as a WHATWG URL, which resolves `..`: put the path back as written.
       req.path = path;
       req.on('response', (res) => {
         const chunks: Buffer[] = [];

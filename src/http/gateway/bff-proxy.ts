@@ -92,7 +92,7 @@ export function forwardablePath(method: string, rest: string, url: string): stri
   } catch {
     throw new HttpProblem('INVALID_INPUT', 'The path is not validly percent-encoded.');
   }
-  const bad = segments.some((seg, i) => seg === '.' || seg === '..' || /[\\/]/.test(seg) || (seg === '' && i < segments.length - 1) || path.includes('\\'));
+  const bad = path.includes('\\') || segments.some((seg, i) => seg === '.' || seg === '..' || /[\\/]/.test(seg) || (seg === '' && i < segments.length - 1));
   if (bad) throw new HttpProblem('INVALID_INPUT', 'The path may not contain ".", ".." or empty segments, or encoded slashes.');
   if (segments[0]!.toLowerCase() === 'auth') throw notFound();
   return rest;
