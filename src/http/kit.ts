@@ -31,6 +31,9 @@ export interface RouteKit {
   optionalAccess(req: FastifyRequest): Promise<AccessClaims | null>;
 }
 
+/** What a request without an access token is told, by Latchkey's routes and by `requireAccessToken`. */
+export const SEND_BEARER = 'Send an access token as "Authorization: Bearer <token>".';
+
 export function bearerToken(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return null;
@@ -75,7 +78,7 @@ export function createKit(opts: {
     },
     async requireAccess(req) {
       const token = bearerToken(req);
-      if (!token) throw new HttpProblem('UNAUTHENTICATED', 'Send an access token as "Authorization: Bearer <token>".');
+      if (!token) throw new HttpProblem('UNAUTHENTICATED', SEND_BEARER);
       return latchkey.authority.authenticate(token);
     },
     async optionalAccess(req) {

@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Verifier } from '../core/revocation/verifier.js';
 import type { AccessClaims } from '../core/tokens/access-token.js';
-import { bearerToken } from './kit.js';
-import { ERROR_TABLE } from './errors.js';
+import { SEND_BEARER, bearerToken } from './kit.js';
+import { HttpProblem } from './errors.js';
+import { sendProblem } from './basics.js';
 import { nativeProfile } from './profiles/native.js';
 
 declare module 'fastify' {
@@ -27,15 +28,10 @@ export function requireAccessToken(verifier: Verifier) {
       req.auth = await verifier.verify(token);
     } catch {
       // The native profile's problem+json, as Latchkey's own endpoints answer (RFC 6750: no error code without a token).
-      const code = token ? 'INVALID_TOKEN' : 'UNAUTHENTICATED';
-      const detail = token ? 'The access token is invalid, expired or its session has ended.' : 'Send an access token as "Authorization: Bearer <token>".';
-      const { contentType, body } = nativeProfile.error(401, code, ERROR_TABLE[code].title, detail);
-      reply
-        .code(401)
-        .header('www-authenticate', token ? 'Bearer error="invalid_token"' : 'Bearer')
-        .header('cache-control', 'no-store')
-        .type(contentType)
-        .send(body);
+      const problem = token
+        ? new HttpProblem('INVALID_TOKEN', 'The access token is invalid, expired or its session has ended.', { 'www-authenticate': 'Bearer error="invalid_token"' })
+        : new HttpProblem('UNAUTHENTICATED', SEND_BEARER, { 'www-authenticate': 'Bearer' });
+      sendProblem(nativeProfile.error, problem, reply.header('cache-control', 'no-store'));
     }
   };
 }

@@ -76,10 +76,10 @@ export class SealedSessionGateway {
     return s;
   }
 
-  /** Always succeeds; with a readable session, revokes it and owes the upstream a logout. */
   /**
-   * Ends the session of every cookie value the request carried (duplicates of one name
-   * included: a planted cookie beside the real one must not shield it).
+   * Always succeeds; with a readable session, revokes it and owes the upstream a logout. Ends the
+   * session of every cookie value the request carried (duplicates of one name included: a planted
+   * cookie beside the real one must not shield it).
    */
   async logout(sealed: string | null | string[], ctx: RequestContext): Promise<'revoked' | 'already_revoked' | 'no_session'> {
     const candidates = Array.isArray(sealed) ? sealed : sealed ? [sealed] : [];
