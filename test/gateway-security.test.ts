@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { startGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
-import { Client } from './helpers/client.js';
+import { Client, rawExchange } from './helpers/client.js';
 
 for (const profile of ['judicial', 'crocante'] as const) {
   const cookieName = profile === 'judicial' ? 'refreshToken' : 'crocante_session';
@@ -15,6 +15,37 @@ for (const profile of ['judicial', 'crocante'] as const) {
   };
 
   describe(`${profile}: security`, () => {
+    test('requests Node\'s HTTP parser refuses get the profile\'s envelope (not Fastify\'s), no-store, and a closed connection', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });
+      try {
+        const cases: Array<[string, string, number]> = [
+          ['an unknown method', 'BREW /api/auth/logout HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+          ['a header line without a colon', 'POST /api/auth/logout HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400],
+          ['headers over 16 KiB', `POST /api/auth/logout HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+        ];
+        for (const [what, bytes, status] of cases) {
+          const r = await rawExchange(gw.url, bytes);
+          assert.equal(r.status, status, `${what}: ${r.text}`);
+          assert.match(r.headers.get('content-type') ?? '', /^application\/json/, what);
+          if (profile === 'judicial') {
+            assert.equal(r.json?.status, 'error', `${what}: ${r.text}`);
+            assert.equal(r.json?.data, null, what);
+            assert.match(r.json?.message, status === 431 ? /cabeceras/ : /Solicitud inválida/, what);
+          } else {
+            assert.equal(r.json?.success, false, `${what}: ${r.text}`);
+            assert.equal(r.json?.error?.code, status === 431 ? 'HEADERS_TOO_LARGE' : 'INVALID_INPUT', what);
+          }
+          assert.match(r.headers.get('cache-control') ?? '', /no-store/, what);
+          assert.ok(r.closed, `${what}: closed`);
+        }
+        assert.equal(up.received.length, 0, 'nothing reached the upstream');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
     test('look-alike cookie names are never read (cookie tossing): only the exact name counts', async () => {
       const up = await new StubUpstream().start();
       const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });

@@ -13,7 +13,7 @@ import { shortHash } from '../src/core/hash.js';
 import { REDACT_PATHS } from '../src/http/server.js';
 import { audit as adminAudit, escapeControl } from '../src/cli/admin.js';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
-import { Client, type Res } from './helpers/client.js';
+import { Client, rawExchange, type Res } from './helpers/client.js';
 import { BIN, spawnUntil } from './helpers/spawn.js';
 import {
   LEAK_PATTERNS,
@@ -149,6 +149,34 @@ for (const profile of PROFILES) {
         assertErrorFormat(spec, r, what);
         assert.match(r.headers.get('cache-control') ?? '(none)', /no-store/, `${what}: Cache-Control`);
       }
+    });
+
+    test('requests Node\'s HTTP parser refuses, and unroutable ones, get the profile\'s error format (not Fastify\'s), no-store, and a closed connection', async () => {
+      const logout = spec.paths.logout;
+      const cases: Array<[string, string, number, string]> = [
+        ['an unknown method', `BREW ${logout} HTTP/1.1\r\nHost: x\r\n\r\n`, 400, 'INVALID_INPUT'],
+        ['a header line without a colon', `POST ${logout} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`, 400, 'INVALID_INPUT'],
+        ['broken chunked framing', `POST ${logout} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n`, 400, 'INVALID_INPUT'],
+        ['an unknown HTTP version', `POST ${logout} HTTP/9.9\r\nHost: x\r\n\r\n`, 400, 'INVALID_INPUT'],
+        ['headers over 16 KiB', `POST ${logout} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ];
+      for (const [what, bytes, status, code] of cases) {
+        const r = await rawExchange(s.url, bytes);
+        assert.equal(r.status, status, `${what}: ${r.status} ${r.text}`);
+        assertErrorFormat(spec, r, what);
+        assert.equal(spec.errorCode(r), code, what);
+        assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(r.text), `${what}: content-length`);
+        assert.match(r.headers.get('cache-control') ?? '(none)', /no-store/, `${what}: Cache-Control`);
+        assert.equal(r.headers.get('connection'), 'close', `${what}: the connection is closed`);
+        assert.ok(r.closed, `${what}: the server closed the connection`);
+      }
+      // QUERY is a method Fastify reads a body for: with no route and no Content-Type it failed in the root scope, in Fastify's own format.
+      const q = await rawExchange(s.url, `QUERY ${logout} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      assert.ok(q.status >= 400 && q.status < 500, `QUERY: ${q.status} ${q.text}`);
+      assertErrorFormat(spec, q, 'QUERY without a route');
+      assert.doesNotMatch(q.text, /FST_ERR/, 'no Fastify error code in the body');
+      // The server is still well: a normal logout right after.
+      spec.assertLogoutOk(await new Client(s.url).post(logout));
     });
   });
 

@@ -4,12 +4,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
 import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { lazyRequestLogger } from './request-logger.js';
 import { registerAccountPage } from './account-page.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
-import { sendProblem, type ErrorRenderer } from './basics.js';
+import { sendProblem, toProblem, type ErrorRenderer } from './basics.js';
+import { ERROR_TABLE, type ErrorCode } from './errors.js';
 import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
 export interface BaseServerOptions {
@@ -51,7 +54,11 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     frameworkErrors: (err, _req, reply) => {
       sendProblem(opts.error, new HttpProblem('INVALID_INPUT', `The request path is malformed (${err.code}).`), reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
     },
+    // And those Node's HTTP parser raises before Fastify sees a request (bad framing, unknown method, headers over 16 KiB).
+    clientErrorHandler: (err, socket) => writeClientError(opts.error, err, socket),
   });
+  // Requests no route scope claims (an unknown path with a method Fastify reads a body for, say) fail in the profile's envelope too.
+  app.setErrorHandler((err, req, reply) => sendProblem(opts.error, toProblem(err, req), reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')));
   if (opts.docs !== false) {
     await app.register(swagger, {
       openapi: {
@@ -129,4 +136,27 @@ export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayH
   });
   await app.register(gatewayPlugin(runtime, { ...opts, metrics }));
   return app;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused, in the profile's envelope, and
+ * closes the connection (its framing cannot be trusted for a next request).
+ * Nothing of the request is echoed; the parser's error code names the fault.
+ */
+export function writeClientError(error: ErrorRenderer, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'INVALID_INPUT';
+  const { status, title } = ERROR_TABLE[code];
+  const reason = err.code && /^[A-Z0-9_]{1,64}$/.test(err.code) ? ` (${err.code})` : '';
+  const message =
+    code === 'HEADERS_TOO_LARGE' ? 'The request headers are larger than 16 KiB.' : code === 'REQUEST_TIMEOUT' ? 'The request did not arrive in time.' : `The request is not well-formed HTTP/1.1${reason}.`;
+  const rendered = error(status, code, title, message);
+  const body = JSON.stringify(rendered.body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ${rendered.contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+
 /** A tiny HTTP client with a cookie jar, over real sockets (Node's fetch). */
 export interface Res {
   status: number;
@@ -61,4 +63,40 @@ export async function signUpAndIn(c: Client, paths: { register: string; login: s
   const l = await c.post(paths.login, { json: { email, password: PASSWORD } });
   if (l.status !== 200) throw new Error(`login failed: ${l.status} ${l.text}`);
   return envelope ? l.json.data.accessToken : l.json.accessToken;
+}
+
+/**
+ * Sends bytes as they are (requests `fetch` would refuse or repair) and reads
+ * until the server closes: the response as a `Res`, plus whether it closed.
+ */
+export function rawExchange(url: string, bytes: Buffer | string): Promise<Res & { closed: boolean }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(bytes));
+    const timer = setTimeout(() => (sock.destroy(), finish(false)), 3000);
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      const raw = Buffer.concat(chunks).toString('latin1');
+      const [head = '', ...rest] = raw.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = new Headers();
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        if (i > 0) headers.append(l.slice(0, i).trim(), l.slice(i + 1).trim());
+      }
+      const text = Buffer.from(rest.join('\r\n\r\n'), 'latin1').toString('utf8');
+      let json: any;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, setCookies: headers.getSetCookie(), text, json, closed });
+    };
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('end', () => finish(true));
+    // A server that closes on unread bytes (an over-long header) may reset the connection after answering.
+    sock.on('error', (err) => (chunks.length > 0 ? finish(true) : (clearTimeout(timer), reject(err))));
+  });
 }
