@@ -8,6 +8,7 @@ import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
 import { SessionKeyRing } from '../src/core/gateway/session-key-ring.js';
+import { reservedPaths } from '../src/http/gateway/bff-proxy.js';
 
 const run = promisify(execFile);
 const CLEARED = 'crocante_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0';
@@ -151,9 +152,9 @@ describe('crocante profile (seed 001)', () => {
   });
 
   /** A request with its path exactly as written (fetch would resolve `..` before sending). */
-  function raw(method: string, path: string, headers: Record<string, string> = {}) {
+  function raw(method: string, path: string, headers: Record<string, string> = {}, base = gw.url) {
     return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers } });
+      const req = httpRequest(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers } });
       // A URL string is parsed as a WHATWG URL, which resolves `..`: put the path back as written.
       req.path = path;
       req.on('response', (res) => {
@@ -184,6 +185,29 @@ describe('crocante profile (seed 001)', () => {
     const ok = await raw('GET', '/api/orders/7/', { cookie });
     assert.equal(ok.status, 200, 'a trailing slash is fine');
     assert.equal(JSON.parse(ok.body).echo.path, '/orders/7/');
+  });
+
+  test('upstream session endpoints configured outside auth/ (EP_AUTH_LOGIN, EP_AUTH_LOGOUT) are not proxied either, in any case, with a trailing slash or ;parameters', async () => {
+    const custom = await startGateway('crocante', up.url, { http: { rateLimiter: false, upstreamPaths: { login: 'v1/Session/Login', logout: '/v1/session/end' } } });
+    try {
+      const paths = ['/api/v1/Session/Login', '/api/v1/session/login', '/api/V1/SESSION/LOGIN/', '/api/v1/session/login;jsessionid=x', '/api/v1/%53ession/login', '/api/v1/session/end', '/api/v1/session/End/'];
+      for (const path of paths) {
+        const r = await raw('POST', path, {}, custom.url);
+        assert.equal(r.status, 404, `${path}: ${r.body}`);
+        assert.equal(JSON.parse(r.body).error.code, 'ROUTE_NOT_FOUND', path);
+      }
+      assert.equal(up.received.filter((c) => /^\/v1\/session\/(login|end)/i.test(c.path)).length, 0, 'neither endpoint was reached through the proxy');
+      const other = await raw('GET', '/api/v1/session/login-history', {}, custom.url);
+      assert.equal(other.status, 200, 'a neighbouring path is proxied');
+      assert.equal(JSON.parse(other.body).echo.path, '/v1/session/login-history');
+    } finally {
+      await custom.close();
+    }
+  });
+
+  test('reservedPaths keeps only endpoints the proxy could reach: same origin, under the target path', () => {
+    const r = reservedPaths('http://up.test/gw', ['http://up.test/gw/auth/login', 'http://up.test/gw/V1/Out/', 'http://other.test/gw/x', 'http://up.test/elsewhere/login']);
+    assert.deepEqual([...r].sort(), ['auth/login', 'v1/out']);
   });
 
   test('the proxy answers 404 for methods an API call does not use (TRACE, made-up ones), not 502', async () => {

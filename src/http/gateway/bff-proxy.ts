@@ -15,6 +15,12 @@ export interface BffProxyOptions {
   timeoutMs: number;
   cookie: CookieSpec;
   maxBodyBytes?: number;
+  /**
+   * The upstream's own session endpoints (its login and logout URLs): never
+   * reachable through the proxy, wherever they are configured, as their
+   * answers carry raw tokens (and a logout must go through Latchkey's outbox).
+   */
+  reserved?: string[];
 }
 
 /**
@@ -27,13 +33,14 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
   const prefix = opts.prefix.endsWith('/') ? opts.prefix : `${opts.prefix}/`;
   const target = opts.target.replace(/\/+$/, '');
   const ownCookies = (header: string | undefined) => new Set(chunkNames(header, opts.cookie.name));
+  const reserved = reservedPaths(target, opts.reserved ?? []);
 
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
 
     scope.all(`${prefix}*`, { schema: { hide: true } }, async (req, reply) => {
-      const rest = forwardablePath(req.method, req.url.slice(prefix.length), req.url);
+      const rest = forwardablePath(req.method, req.url.slice(prefix.length), req.url, reserved);
       const sealed = readChunked(req.headers.cookie, opts.cookie.name);
       const session = await gw.open(sealed);
       if (sealed && !session) {
@@ -80,9 +87,10 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * was aimed: no `.` or `..` segment and no encoded slash (plain or
  * percent-encoded, which the upstream or `fetch` would resolve into another
  * path, say the upstream's own `auth/login`, whose tokens must never reach the
- * browser), no empty segment, and not under `auth/` in any letter case.
+ * browser), no empty segment, not under `auth/` and not one of the `reserved`
+ * paths (see `reservedPaths`), in any letter case.
  */
-export function forwardablePath(method: string, rest: string, url: string): string {
+export function forwardablePath(method: string, rest: string, url: string, reserved: ReadonlySet<string> = new Set()): string {
   const notFound = () => new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${method} ${url.split('?')[0]}.`);
   if (!METHODS.has(method)) throw notFound();
   const path = rest.split('?', 1)[0]!;
@@ -94,6 +102,39 @@ export function forwardablePath(method: string, rest: string, url: string): stri
   }
   const bad = path.includes('\\') || segments.some((seg, i) => seg === '.' || seg === '..' || /[\\/]/.test(seg) || (seg === '' && i < segments.length - 1));
   if (bad) throw new HttpProblem('INVALID_INPUT', 'The path may not contain ".", ".." or empty segments, or encoded slashes.');
-  if (segments[0]!.toLowerCase() === 'auth') throw notFound();
+  const plain = comparable(segments);
+  if (plain === 'auth' || plain.startsWith('auth/') || reserved.has(plain)) throw notFound();
   return rest;
 }
+
+/**
+ * The endpoints among `urls` that a proxied path could reach (same origin as
+ * `target`, under its path), each as the path after the target's, in the form
+ * `comparable` gives. Upstreams that ignore letter case, a trailing slash or
+ * `;parameters` cannot be reached by varying them.
+ */
+export function reservedPaths(target: string, urls: string[]): Set<string> {
+  const base = new URL(target + '/');
+  const out = new Set<string>();
+  for (const raw of urls) {
+    const u = new URL(raw);
+    if (u.origin !== base.origin || !u.pathname.startsWith(base.pathname)) continue;
+    out.add(comparable(u.pathname.slice(base.pathname.length).split('/').map((seg) => safeDecode(seg))));
+  }
+  return out;
+}
+
+/** Segments joined, lower case, without `;parameters` (which some servers ignore) or a trailing slash. */
+const comparable = (segments: string[]) =>
+  segments
+    .map((seg) => seg.split(';', 1)[0])
+    .join('/')
+    .replace(/\/+$/, '')
+    .toLowerCase();
+const safeDecode = (seg: string) => {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
+};

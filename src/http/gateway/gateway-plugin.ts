@@ -63,7 +63,13 @@ export function gatewayPlugin(runtime: GatewayRuntime, opts: GatewayHttpOptions)
     } else {
       const gw = new SealedSessionGateway(deps, { loginUrl: url('login'), logoutUrl: url('logout'), keys: runtime.sessionKeys, sessionTtlMs: opts.sessionTtlMs ?? 12 * 3600_000, log });
       crocanteRoutes(app, kit, gw);
-      bffProxy(app, gw, { prefix: opts.proxyPrefix ?? '/api/', target: opts.upstreamUrl, timeoutMs: opts.proxyTimeoutMs ?? 30_000, cookie });
+      bffProxy(app, gw, {
+        prefix: opts.proxyPrefix ?? '/api/',
+        target: opts.upstreamUrl,
+        timeoutMs: opts.proxyTimeoutMs ?? 30_000,
+        cookie,
+        reserved: [url('login'), url('logout'), ...(profile.upstream.refresh || opts.upstreamPaths?.refresh ? [url('refresh')] : [])],
+      });
     }
   };
 }
