@@ -180,6 +180,31 @@ for (const profile of PROFILES) {
     });
   });
 
+  describe(`${profile}: slow requests`, () => {
+    test('a client that sends its headers or body slower than the request timeout gets 408 in the profile\'s format, and its connection is closed', async () => {
+      const s = await startServer({ profile, http: { rateLimiter: false, docs: false, requestTimeoutMs: 400 } });
+      try {
+        const partial: Array<[string, string]> = [
+          ['headers never finished', `POST ${spec.paths.logout} HTTP/1.1\r\nHost: x\r\nX-Slow: `],
+          ['a body shorter than its Content-Length', `POST ${spec.paths.logout} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a`],
+        ];
+        for (const [what, bytes] of partial) {
+          const started = Date.now();
+          const r = await rawExchange(s.url, bytes);
+          assert.equal(r.status, 408, `${what}: ${r.status} ${r.text}`);
+          assertErrorFormat(spec, r, what);
+          assert.equal(spec.errorCode(r), 'REQUEST_TIMEOUT', what);
+          assert.ok(r.closed, `${what}: closed by the server`);
+          assert.ok(Date.now() - started >= 350, `${what}: not before the timeout`);
+        }
+        // A request sent in time is unaffected.
+        spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout));
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   describe(`${profile}: audit events (A1)`, () => {
     const clock = new ManualClock();
     const email = `a1-${profile}@example.com`;

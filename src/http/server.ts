@@ -23,6 +23,12 @@ export interface BaseServerOptions {
   /** Serve the OpenAPI document and reference page at /docs. Default true. */
   docs?: boolean;
   metrics?: Metrics;
+  /**
+   * How long a client has to send its whole request, headers and body (default 30 s).
+   * A connection that dribbles its request slower than that gets 408 and is closed,
+   * so slow clients cannot hold connections open for ever.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface ServerOptions extends LatchkeyHttpOptions, BaseServerOptions {}
@@ -42,6 +48,7 @@ export const REDACT_PATHS = [
 
 /** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
 async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void>; health?: () => object }): Promise<FastifyInstance> {
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -49,6 +56,9 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
+    requestTimeout,
+    // Node checks for overdue requests every 30 s by default: often enough to keep the limit close.
+    http: { headersTimeout: requestTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(2000, requestTimeout / 4)) },
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
     frameworkErrors: (err, _req, reply) => {
