@@ -6,6 +6,7 @@ import { sessionStoreConformance } from './helpers/store-conformance.js';
 import { tempDir } from './helpers/server.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../src/adapters/sqlite/migrations.js';
+import { layout, toJoined, tokenWithSessionAndUser } from '../src/adapters/row-records.js';
 
 let tmp: ReturnType<typeof tempDir> | undefined;
 sessionStoreConformance({
@@ -180,5 +181,32 @@ describe('SqliteStore: a revocation fits in its row', () => {
     const without = await sessionPagesBeforeAndAfterLogout(false);
     assert.equal(without.revoked, 3000);
     assert.ok(without.after >= without.before * 1.1, `control: packed rows without the reserve split their pages (${without.before} -> ${without.after})`);
+  });
+});
+
+describe('row layouts', () => {
+  test('a token lookup read as a raw row by position gives the same records as the row object by name (the PostgreSQL path)', async () => {
+    const dir = tempDir();
+    const store = new SqliteStore(join(dir.dir, 'layout.db'));
+    try {
+      await store.createUser({ id: 'u1', email: 'l@example.com', name: 'Ann', passwordHash: 'h', createdAt: 5, disabledAt: null }, []);
+      const session = { id: 's1', userId: 'u1', createdAt: 6, lastSeenAt: 7, idleExpiresAt: 9e12, absoluteExpiresAt: 9e12, ip: '10.0.0.1', userAgent: 'ua', revokedAt: null, revokeReason: null };
+      await store.createSession(session, { id: 't1', sessionId: 's1', secretHash: Buffer.from([1, 2, 3]), createdAt: 6, rotatedAt: null, successorId: null, successorSealed: null }, []);
+      const found = await store.findRefreshToken('t1');
+      const byName = store.db.prepare(tokenWithSessionAndUser('?', true)).get('t1') as Record<string, unknown>;
+      assert.deepEqual(found, toJoined(byName));
+      assert.deepEqual(found?.session, session);
+      assert.equal(found?.user?.email, 'l@example.com');
+      assert.deepEqual(found?.token.secretHash, Buffer.from([1, 2, 3]));
+    } finally {
+      await store.close();
+      dir.cleanup();
+    }
+  });
+
+  test('a layout naming a column the statement does not return fails when it is made, not per row', () => {
+    assert.throws(() => layout({ id: 'id', secretHash: 'secret_hash' }, '', ['id', 'user_id']), /no column secret_hash/);
+    assert.deepEqual(layout({ id: 'id', user: 'user_id' }, 's_', ['x', 's_id', 's_user_id']), { id: 1, user: 2 });
+    assert.deepEqual(layout({ id: 'id' }, 'u_'), { id: 'u_id' });
   });
 });

@@ -1,24 +1,75 @@
 import type { OutboxItem } from '../ports/gateway-store.js';
 import type { AuditRow, RefreshTokenRecord, SessionRecord, UserRecord } from '../ports/records.js';
 
-/** A database row as both drivers return it: snake_case columns, times already numbers. */
-export type Row = Record<string, any>;
+/** A database row as both drivers return it (snake_case columns, times already numbers), or a raw row by position. */
+export type Row = Record<string | number, any>;
 
 /**
- * Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes).
- * `p` is a column prefix, for a record joined under aliases (`u_id`, `s_id`, …).
+ * Where each field of a record is in a row: a column name (row objects, as `pg` and
+ * better-sqlite3 return them by default) or a position (better-sqlite3's raw rows,
+ * which skip building an object per row: measured, a refresh's token lookup
+ * 18 -> 12 µs). One mapper per record serves both.
  */
-export const toUser = (r: Row, p = ''): UserRecord => ({
-  id: r[`${p}id`],
-  email: r[`${p}email`],
-  name: r[`${p}name`] ?? null,
-  passwordHash: r[`${p}password_hash`],
-  createdAt: r[`${p}created_at`],
-  disabledAt: r[`${p}disabled_at`] ?? null,
+export type Layout<F extends string> = Readonly<Record<F, string | number>>;
+
+const USER_FIELDS = { id: 'id', email: 'email', name: 'name', passwordHash: 'password_hash', createdAt: 'created_at', disabledAt: 'disabled_at' } as const;
+const SESSION_FIELDS = {
+  id: 'id',
+  userId: 'user_id',
+  createdAt: 'created_at',
+  lastSeenAt: 'last_seen_at',
+  idleExpiresAt: 'idle_expires_at',
+  absoluteExpiresAt: 'absolute_expires_at',
+  ip: 'ip',
+  userAgent: 'user_agent',
+  revokedAt: 'revoked_at',
+  revokeReason: 'revoke_reason',
+} as const;
+const TOKEN_FIELDS = { id: 'id', sessionId: 'session_id', secretHash: 'secret_hash', createdAt: 'created_at', rotatedAt: 'rotated_at', successorId: 'successor_id', successorSealed: 'successor_sealed' } as const;
+
+type UserLayout = Layout<keyof typeof USER_FIELDS>;
+type SessionLayout = Layout<keyof typeof SESSION_FIELDS>;
+type TokenLayout = Layout<keyof typeof TOKEN_FIELDS>;
+
+/**
+ * The layout of `fields` under column-name `prefix`: by name, or, given a raw
+ * statement's column names, by position (a missing column fails at start-up, not per row).
+ */
+export function layout<F extends string>(fields: Readonly<Record<F, string>>, prefix = '', columns?: readonly string[]): Layout<F> {
+  const out = {} as Record<F, string | number>;
+  for (const [field, column] of Object.entries(fields) as Array<[F, string]>) {
+    const name = prefix + column;
+    if (!columns) out[field] = name;
+    else if (columns.includes(name)) out[field] = columns.indexOf(name);
+    else throw new Error(`row layout: no column ${name} in (${columns.join(', ')})`);
+  }
+  return out;
+}
+
+/** The layouts of a token lookup (`tokenWithSessionAndUser`): the session under `s_`, its user under `u_`. */
+export function joinedLayout(columns?: readonly string[]) {
+  return { token: layout(TOKEN_FIELDS, '', columns), session: layout(SESSION_FIELDS, 's_', columns), user: layout(USER_FIELDS, 'u_', columns) };
+}
+export type JoinedLayout = ReturnType<typeof joinedLayout>;
+
+/** The layouts of a session row, by name or (given a raw statement's columns) by position. */
+export const sessionLayout = (columns?: readonly string[]): SessionLayout => layout(SESSION_FIELDS, '', columns);
+
+const BY_NAME = { user: layout(USER_FIELDS), session: sessionLayout(), token: layout(TOKEN_FIELDS) };
+export const JOINED_BY_NAME = joinedLayout();
+
+/** Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes). */
+export const toUser = (r: Row, at: UserLayout = BY_NAME.user): UserRecord => ({
+  id: r[at.id],
+  email: r[at.email],
+  name: r[at.name] ?? null,
+  passwordHash: r[at.passwordHash],
+  createdAt: r[at.createdAt],
+  disabledAt: r[at.disabledAt] ?? null,
 });
 
-/** The user of a token lookup, joined under `u_` aliases (see `tokenWithSessionAndUser`). */
-export const toJoinedUser = (r: Row): UserRecord | null => (r.u_id == null ? null : toUser(r, 'u_'));
+/** The user of a token lookup (see `tokenWithSessionAndUser`); null when the join found none. */
+export const toJoinedUser = (r: Row, at: UserLayout = JOINED_BY_NAME.user): UserRecord | null => (r[at.id] == null ? null : toUser(r, at));
 
 /**
  * A refresh token with its session and the session's user, for both databases (`param`: `?` or `$1`).
@@ -34,28 +85,31 @@ export const tokenWithSessionAndUser = (param: string, sealedOnSuccessor = false
   FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id LEFT JOIN users u ON u.id = s.user_id
   ${sealedOnSuccessor ? 'LEFT JOIN refresh_tokens c ON c.id = t.successor_id' : ''} WHERE t.id = ${param}`;
 
-export const toSession = (r: Row, p = ''): SessionRecord => ({
-  id: r[`${p}id`],
-  userId: r[`${p}user_id`],
-  createdAt: r[`${p}created_at`],
-  lastSeenAt: r[`${p}last_seen_at`],
-  idleExpiresAt: r[`${p}idle_expires_at`],
-  absoluteExpiresAt: r[`${p}absolute_expires_at`],
-  ip: r[`${p}ip`] ?? null,
-  userAgent: r[`${p}user_agent`] ?? null,
-  revokedAt: r[`${p}revoked_at`] ?? null,
-  revokeReason: r[`${p}revoke_reason`] ?? null,
+export const toSession = (r: Row, at: SessionLayout = BY_NAME.session): SessionRecord => ({
+  id: r[at.id],
+  userId: r[at.userId],
+  createdAt: r[at.createdAt],
+  lastSeenAt: r[at.lastSeenAt],
+  idleExpiresAt: r[at.idleExpiresAt],
+  absoluteExpiresAt: r[at.absoluteExpiresAt],
+  ip: r[at.ip] ?? null,
+  userAgent: r[at.userAgent] ?? null,
+  revokedAt: r[at.revokedAt] ?? null,
+  revokeReason: r[at.revokeReason] ?? null,
 });
 
-export const toToken = (r: Row): RefreshTokenRecord => ({
-  id: r.id,
-  sessionId: r.session_id,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  rotatedAt: r.rotated_at ?? null,
-  successorId: r.successor_id ?? null,
-  successorSealed: r.successor_sealed ?? null,
+export const toToken = (r: Row, at: TokenLayout = BY_NAME.token): RefreshTokenRecord => ({
+  id: r[at.id],
+  sessionId: r[at.sessionId],
+  secretHash: r[at.secretHash],
+  createdAt: r[at.createdAt],
+  rotatedAt: r[at.rotatedAt] ?? null,
+  successorId: r[at.successorId] ?? null,
+  successorSealed: r[at.successorSealed] ?? null,
 });
+
+/** A token lookup's row as its three records. */
+export const toJoined = (r: Row, at: JoinedLayout = JOINED_BY_NAME) => ({ token: toToken(r, at.token), session: toSession(r, at.session), user: toJoinedUser(r, at.user) });
 
 /** SQLite keeps `detail` as JSON text, PostgreSQL as JSONB (already parsed). */
 export const toAudit = (r: Row): AuditRow => ({

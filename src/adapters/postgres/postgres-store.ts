@@ -11,7 +11,7 @@ import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
 import { PerTurn } from './per-turn.js';
-import { toAudit, toJoinedUser, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
+import { JOINED_BY_NAME, toAudit, toJoined, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -428,7 +428,7 @@ export class PostgresStore implements SessionStore {
 
   async findRefreshToken(id: string) {
     const r = await this.tokenLookups.add(id);
-    return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
+    return r ? toJoined(r) : null;
   }
 
   rotateRefreshToken(input: RotateInput): Promise<RotateResult> {
@@ -473,7 +473,7 @@ export class PostgresStore implements SessionStore {
    */
   private async afterLostRotation(parentId: string): Promise<RotateResult> {
     const now = await this.tokenLookups.add(parentId);
-    return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
+    return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, JOINED_BY_NAME.session) : null };
   }
 
   async revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean> {

@@ -5,7 +5,7 @@ import type { RevokeByRefreshTokensInput, RevokeByRefreshTokensResult, SessionSt
 import { constantTimeEqual, shortHash } from '../../core/hash.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
-import { toAudit, toJoinedUser, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
+import { joinedLayout, layout, sessionLayout, toAudit, toJoined, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 import { migrateSqlite } from './migrate.js';
 
 /**
@@ -18,6 +18,8 @@ export class SqliteStore implements SessionStore {
   readonly db: Database.Database;
   private readonly closeWal: () => void;
   private readonly s;
+  /** Where the fields are in the raw rows of the hot lookups. */
+  private readonly at;
   private dataVersion: number | undefined;
 
   constructor(path: string) {
@@ -55,10 +57,11 @@ export class SqliteStore implements SessionStore {
         VALUES (@id, @sessionId, @secretHash, @createdAt, @rotatedAt, @successorId, @successorSealed, ${TOKEN_RESERVE})`),
       // A rotation's successor, with the sealed copy of itself that its parent's holder may open in the grace window.
       insertSuccessor: p(`INSERT INTO refresh_tokens (id, session_id, secret_hash, created_at, parent_sealed, reserve) VALUES (?, ?, ?, ?, ?, zeroblob(${TOKEN_RESERVE_BYTES}))`),
-      tokenWithSession: p(tokenWithSessionAndUser('?', true)),
+      // The hot lookups return raw rows (arrays), read through layouts made once below.
+      tokenWithSession: p(tokenWithSessionAndUser('?', true)).raw(true),
       // Logout's lookup: the secret hash and the session, with the session's rowid so that the
       // revocation is one rowid search instead of a search of the id index and then the table.
-      sessionOfToken: p(`SELECT t.secret_hash, s.rowid AS s_rowid, ${SESSION_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`),
+      sessionOfToken: p(`SELECT t.secret_hash, s.rowid AS s_rowid, ${SESSION_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.id = ?`).raw(true),
       revokeSessionRow: p(`UPDATE sessions SET revoked_at = ?, revoke_reason = ?, reserve = NULL WHERE rowid = ? AND revoked_at IS NULL`),
       rotate: p(`UPDATE refresh_tokens SET rotated_at = @at, successor_id = @successorId, reserve = NULL
         WHERE id = @parentId AND rotated_at IS NULL
@@ -74,6 +77,12 @@ export class SqliteStore implements SessionStore {
       getSecret: p(`SELECT value FROM secrets WHERE name = ?`),
       dataVersion: p(`PRAGMA data_version`).pluck(),
       insertSecret: p(`INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`),
+    };
+    const columns = (stmt: Database.Statement) => stmt.columns().map((c) => c.name);
+    const logoutColumns = columns(this.s.sessionOfToken);
+    this.at = {
+      tokenWithSession: joinedLayout(columns(this.s.tokenWithSession)),
+      sessionOfToken: { session: sessionLayout(logoutColumns), ...layout({ secretHash: 'secret_hash', rowid: 's_rowid' }, '', logoutColumns) },
     };
   }
 
@@ -145,7 +154,7 @@ export class SqliteStore implements SessionStore {
   findRefreshToken(id: string) {
     return this.committer.read(() => {
       const r = this.s.tokenWithSession.get(id) as Row | undefined;
-      return r ? { token: toToken(r), session: toSession(r, 's_'), user: toJoinedUser(r) } : null;
+      return r ? toJoined(r, this.at.tokenWithSession) : null;
     });
   }
 
@@ -161,7 +170,8 @@ export class SqliteStore implements SessionStore {
         return { rotated: true as const };
       }
       const now = this.s.tokenWithSession.get(parentId) as Row | undefined;
-      return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, 's_') : null };
+      const joined = this.at.tokenWithSession;
+      return { rotated: false as const, parent: now ? toToken(now, joined.token) : null, session: now ? toSession(now, joined.session) : null };
     });
   }
 
@@ -177,12 +187,13 @@ export class SqliteStore implements SessionStore {
     return this.committer.write(() => {
       const sessions: SessionRecord[] = [];
       const revoked: string[] = [];
+      const at = this.at.sessionOfToken;
       for (const t of input.tokens) {
         const r = this.s.sessionOfToken.get(t.id) as Row | undefined;
-        if (!r || !constantTimeEqual(t.secretHash, r.secret_hash) || sessions.some((s) => s.id === r.id)) continue;
-        const session = toSession(r);
+        if (!r || !constantTimeEqual(t.secretHash, r[at.secretHash]) || sessions.some((s) => s.id === r[at.session.id])) continue;
+        const session = toSession(r, at.session);
         sessions.push(session);
-        const fresh = this.s.revokeSessionRow.run(input.at, input.reason, r.s_rowid).changes === 1;
+        const fresh = this.s.revokeSessionRow.run(input.at, input.reason, r[at.rowid]).changes === 1;
         if (fresh) revoked.push(session.id);
         this.auditNow([{ ...input.audit, userId: session.userId, sessionHash: shortHash(session.id), outcome: fresh ? 'revoked' : 'already_revoked' }]);
       }
