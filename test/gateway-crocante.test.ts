@@ -8,7 +8,7 @@ import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
 import { SessionKeyRing } from '../src/core/gateway/session-key-ring.js';
-import { reservedPaths } from '../src/http/gateway/bff-proxy.js';
+import { destination, reservedPaths } from '../src/http/gateway/bff-proxy.js';
 
 const run = promisify(execFile);
 const CLEARED = 'crocante_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0';
@@ -190,19 +190,47 @@ describe('crocante profile (seed 001)', () => {
   test('upstream session endpoints configured outside auth/ (EP_AUTH_LOGIN, EP_AUTH_LOGOUT) are not proxied either, in any case, with a trailing slash or ;parameters', async () => {
     const custom = await startGateway('crocante', up.url, { http: { rateLimiter: false, upstreamPaths: { login: 'v1/Session/Login', logout: '/v1/session/end' } } });
     try {
-      const paths = ['/api/v1/Session/Login', '/api/v1/session/login', '/api/V1/SESSION/LOGIN/', '/api/v1/session/login;jsessionid=x', '/api/v1/%53ession/login', '/api/v1/session/end', '/api/v1/session/End/'];
+      const paths = [
+        '/api/v1/Session/Login',
+        '/api/v1/session/login',
+        '/api/V1/SESSION/LOGIN/',
+        '/api/v1/session/login;jsessionid=x',
+        '/api/v1/%53ession/login',
+        '/api/v1/session/end',
+        '/api/v1/session/End/',
+        // Folded the ways loose servers match: compatibility forms and Turkish i, trailing dots, spaces, controls.
+        '/api/v1/%C5%BFession/Login',
+        '/api/v1/Session/Log%C4%B1n',
+        '/api/v1/Session/LOG%C4%B0N',
+        '/api/v1/Session/Login.',
+        '/api/v1/Session/Login%20',
+        '/api/v1/Session/Login%00',
+        '/api/Auth./login',
+      ];
       for (const path of paths) {
         const r = await raw('POST', path, {}, custom.url);
         assert.equal(r.status, 404, `${path}: ${r.body}`);
         assert.equal(JSON.parse(r.body).error.code, 'ROUTE_NOT_FOUND', path);
       }
-      assert.equal(up.received.filter((c) => /^\/v1\/session\/(login|end)/i.test(c.path)).length, 0, 'neither endpoint was reached through the proxy');
+      // fetch drops a fragment, and resolves what it hid: refused before anything is sent.
+      for (const path of ['/api/v1/Session/Login#', '/api/v1/session/end#x', '/api/v1/Session/Login#?a=b', '/api/foo/..#', '/api/v1/Session/Login/x/%2e%2e#']) {
+        const r = await raw('GET', path, {}, custom.url);
+        assert.equal(r.status, 400, `${path}: ${r.body}`);
+        assert.equal(JSON.parse(r.body).error.code, 'INVALID_INPUT', path);
+      }
+      assert.equal(up.received.filter((c) => c.path === '/' || /^\/v1\/session\/(login|end)/i.test(c.path)).length, 0, 'neither endpoint, nor the root, was reached through the proxy');
       const other = await raw('GET', '/api/v1/session/login-history', {}, custom.url);
       assert.equal(other.status, 200, 'a neighbouring path is proxied');
       assert.equal(JSON.parse(other.body).echo.path, '/v1/session/login-history');
     } finally {
       await custom.close();
     }
+  });
+
+  test('destination refuses a path the URL parser would change: what is checked is what is sent', () => {
+    assert.equal(destination('http://up.test/gw', 'orders/7?x=1').href, 'http://up.test/gw/orders/7?x=1');
+    assert.equal(destination('http://up.test/gw', 'caf%C3%A9/%7Bid%7D').pathname, '/gw/caf%C3%A9/%7Bid%7D');
+    for (const rest of ['a/..#', 'a#b', 'a/../b', 'a/%2e%2E/b', 'a\\..\\b']) assert.throws(() => destination('http://up.test/gw', rest), /as written/, rest);
   });
 
   test('reservedPaths keeps only endpoints the proxy could reach: same origin, under the target path', () => {

@@ -41,6 +41,7 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
 
     scope.all(`${prefix}*`, { schema: { hide: true } }, async (req, reply) => {
       const rest = forwardablePath(req.method, req.url.slice(prefix.length), req.url, reserved);
+      const dest = destination(target, rest);
       const sealed = readChunked(req.headers.cookie, opts.cookie.name);
       const session = await gw.open(sealed);
       if (sealed && !session) {
@@ -59,7 +60,7 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
 
       let res: Response;
       try {
-        res = await fetch(`${target}/${rest}`, {
+        res = await fetch(dest, {
           method: req.method,
           headers,
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : (req.body as BodyInit | undefined),
@@ -94,6 +95,8 @@ export function forwardablePath(method: string, rest: string, url: string, reser
   const notFound = () => new HttpProblem('ROUTE_NOT_FOUND', `No endpoint ${method} ${url.split('?')[0]}.`);
   if (!METHODS.has(method)) throw notFound();
   const path = rest.split('?', 1)[0]!;
+  // A fragment is never sent by a browser, and fetch would drop it (and resolve what it hid: `x/..#`).
+  if (path.includes('#')) throw new HttpProblem('INVALID_INPUT', 'The path may not contain "#".');
   let segments: string[];
   try {
     segments = path.split('/').map((seg) => decodeURIComponent(seg));
@@ -106,6 +109,20 @@ export function forwardablePath(method: string, rest: string, url: string, reser
   if (plain === 'auth' || plain.startsWith('auth/') || reserved.has(plain)) throw notFound();
   return rest;
 }
+
+/**
+ * The URL a checked path is sent to, once it is known to be the path that was
+ * checked: whatever the URL parser would still resolve or drop makes it a 400,
+ * so the checks above judge exactly what the upstream receives.
+ */
+export function destination(target: string, rest: string): URL {
+  const dest = new URL(`${target}/${rest}`);
+  const asWritten = new URL(target + '/').pathname + rest.split('?', 1)[0];
+  if (decodedPath(dest.pathname) !== decodedPath(asWritten)) throw new HttpProblem('INVALID_INPUT', 'The path would not reach the API as written.');
+  return dest;
+}
+
+const decodedPath = (p: string) => p.split('/').map(safeDecode).join('/');
 
 /**
  * The endpoints among `urls` that a proxied path could reach (same origin as
@@ -124,13 +141,23 @@ export function reservedPaths(target: string, urls: string[]): Set<string> {
   return out;
 }
 
-/** Segments joined, lower case, without `;parameters` (which some servers ignore) or a trailing slash. */
+/**
+ * Segments joined for comparison, folded the ways servers match paths loosely: case (with
+ * compatibility forms, so `ſ` is `s`, and the Turkish dotless and dotted i are `i`), without
+ * `;parameters`, without trailing dots, spaces or control characters, without a trailing slash.
+ */
 const comparable = (segments: string[]) =>
   segments
-    .map((seg) => seg.split(';', 1)[0])
+    .map((seg) =>
+      seg
+        .split(';', 1)[0]!
+        .normalize('NFKC')
+        .toLowerCase()
+        .replace(/\u0131|i\u0307/g, 'i')
+        .replace(/[.\s\u0000-\u001f\u007f]+$/, ''),
+    )
     .join('/')
-    .replace(/\/+$/, '')
-    .toLowerCase();
+    .replace(/\/+$/, '');
 const safeDecode = (seg: string) => {
   try {
     return decodeURIComponent(seg);
