@@ -46,6 +46,22 @@ for (const profile of ['judicial', 'crocante'] as const) {
       }
     });
 
+    test('a login body nested too deeply to pass on is a 400 in the envelope, not a 500, and the upstream is not called', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });
+      try {
+        const depth = 7000; // 14 KB: under the body limit, deeper than JSON.stringify's recursion goes
+        const r = await new Client(gw.url).post('/api/auth/login', { body: '['.repeat(depth) + ']'.repeat(depth), headers: { 'content-type': 'application/json' } });
+        assert.equal(r.status, 400, r.text);
+        if (profile === 'judicial') assert.deepEqual(r.json, { status: 'error', message: 'Solicitud inválida.', data: null });
+        else assert.equal(r.json?.error?.code, 'INVALID_INPUT', r.text);
+        assert.equal(up.received.length, 0, 'nothing reached the upstream');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
     test('look-alike cookie names are never read (cookie tossing): only the exact name counts', async () => {
       const up = await new StubUpstream().start();
       const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });

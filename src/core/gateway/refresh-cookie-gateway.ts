@@ -1,7 +1,7 @@
 import { LatchkeyError } from '../errors.js';
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
-import { callUpstream, JSON_HEADERS } from './upstream-call.js';
+import { callUpstream, jsonBody, JSON_HEADERS } from './upstream-call.js';
 import { auditLogout, isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
 import { ACCESS_TOKEN_FIELDS, EXPIRES_IN_FIELDS, REFRESH_TOKEN_FIELDS, cookieFromSetCookie, pickField, pickNumber, unverifiedJwtExpiry } from './token-fields.js';
@@ -48,7 +48,7 @@ export class RefreshCookieGateway {
     try {
       const { res, json } = await callUpstream(
         this.deps.upstream,
-        { url: this.opts.loginUrl, method: 'POST', headers: { ...JSON_HEADERS }, body: JSON.stringify(body ?? {}) },
+        { url: this.opts.loginUrl, method: 'POST', headers: { ...JSON_HEADERS }, body: jsonBody(body) },
         'INVALID_CREDENTIALS',
         this.opts.log,
       );

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../authority/deps.js';
 import { auditEvent } from '../authority/deps.js';
 import { LatchkeyError } from '../errors.js';
-import { callUpstream, JSON_HEADERS } from './upstream-call.js';
+import { callUpstream, jsonBody, JSON_HEADERS } from './upstream-call.js';
 import { auditLogout, isRevoked, revokeUpstream, subjectOf, type GatewayDeps } from './deps.js';
 import { sha256Hex } from '../hash.js';
 import type { SessionKeyRing } from './session-key-ring.js';
@@ -51,7 +51,7 @@ export class SealedSessionGateway {
     try {
       const { json } = await callUpstream(
         this.deps.upstream,
-        { url: this.opts.loginUrl, method: 'POST', headers: { ...JSON_HEADERS }, body: JSON.stringify(body ?? {}) },
+        { url: this.opts.loginUrl, method: 'POST', headers: { ...JSON_HEADERS }, body: jsonBody(body) },
         'INVALID_CREDENTIALS',
         this.opts.log,
       );

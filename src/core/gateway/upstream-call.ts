@@ -29,3 +29,16 @@ export async function callUpstream(
 }
 
 export const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' } as const;
+
+/**
+ * A parsed JSON body as the upstream receives it. JSON.parse takes nesting that
+ * JSON.stringify's recursion cannot (a 16 KiB body of brackets): that is the
+ * client's error, not a fault on our side.
+ */
+export function jsonBody(body: unknown): string {
+  try {
+    return JSON.stringify(body ?? {});
+  } catch {
+    throw new LatchkeyError('INVALID_INPUT', 'The request body is nested too deeply.');
+  }
+}
