@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { startGateway, tempDir, type TestGateway } from './helpers/server.js';
 import { StubUpstream, eventually } from './helpers/stub-upstream.js';
 import { Client } from './helpers/client.js';
@@ -231,6 +232,38 @@ describe('crocante profile (seed 001)', () => {
     assert.equal(destination('http://up.test/gw', 'orders/7?x=1').href, 'http://up.test/gw/orders/7?x=1');
     assert.equal(destination('http://up.test/gw', 'caf%C3%A9/%7Bid%7D').pathname, '/gw/caf%C3%A9/%7Bid%7D');
     for (const rest of ['a/..#', 'a#b', 'a/../b', 'a/%2e%2E/b', 'a\\..\\b']) assert.throws(() => destination('http://up.test/gw', rest), /as written/, rest);
+  });
+
+  test('a malformed request pipelined behind a response already streaming does not corrupt it: the connection just closes', async () => {
+    // An API that sends its headers at once and its body slowly.
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first\n');
+      setTimeout(() => res.end('last\n'), 400);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const proxy = await startGateway('crocante', `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, { http: { rateLimiter: false } });
+    try {
+      const u = new URL(proxy.url);
+      const received = await new Promise<string>((resolve, reject) => {
+        let data = '';
+        const sock = connect(Number(u.port), u.hostname, () => sock.write('GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n'));
+        sock.on('data', (d) => {
+          const first = data === '';
+          data += d;
+          // The response has started: now a request Node's parser refuses, on the same connection.
+          if (first) sock.write('GET /api/x HTTP/1.1\r\nHost: x\r\nBad header line\r\n\r\n');
+        });
+        sock.on('close', () => resolve(data));
+        sock.on('error', reject);
+        setTimeout(() => (sock.destroy(), reject(new Error('no close'))), 5000);
+      });
+      assert.match(received, /^HTTP\/1\.1 200 /, received);
+      assert.doesNotMatch(received, /HTTP\/1\.1 400|INVALID_INPUT/, `no error answer written into the streaming response: ${JSON.stringify(received)}`);
+    } finally {
+      await proxy.close();
+      await new Promise((r) => slow.close(r));
+    }
   });
 
   test('reservedPaths keeps only endpoints the proxy could reach: same origin, under the target path', () => {

@@ -159,6 +159,9 @@ for (const profile of PROFILES) {
         ['broken chunked framing', `POST ${logout} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n`, 400, 'INVALID_INPUT'],
         ['an unknown HTTP version', `POST ${logout} HTTP/9.9\r\nHost: x\r\n\r\n`, 400, 'INVALID_INPUT'],
         ['headers over 16 KiB', `POST ${logout} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+        // Node answers these two itself, with an empty body, unless told otherwise.
+        ['an HTTP/1.1 request without Host', `POST ${logout} HTTP/1.1\r\nContent-Length: 0\r\n\r\n`, 400, 'INVALID_INPUT'],
+        ['an Expect other than 100-continue', `POST ${logout} HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n`, 417, 'EXPECTATION_FAILED'],
       ];
       for (const [what, bytes, status, code] of cases) {
         const r = await rawExchange(s.url, bytes);
@@ -175,6 +178,12 @@ for (const profile of PROFILES) {
       assert.ok(q.status >= 400 && q.status < 500, `QUERY: ${q.status} ${q.text}`);
       assertErrorFormat(spec, q, 'QUERY without a route');
       assert.doesNotMatch(q.text, /FST_ERR/, 'no Fastify error code in the body');
+      // HTTP/1.0 needs no Host, and Expect: 100-continue is honoured.
+      const old = await rawExchange(s.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+      assert.equal(old.status, 200, old.text);
+      const cont = await rawExchange(s.url, `POST ${logout} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      assert.equal(cont.status, 100, cont.text);
+      assert.match(cont.text, /^HTTP\/1\.1 20[04] /, 'then the logout\'s own answer');
       // The server is still well: a normal logout right after.
       spec.assertLogoutOk(await new Client(s.url).post(logout));
     });

@@ -1,7 +1,7 @@
 import type { LatchkeyErrorCode } from '../core/errors.js';
 
 /** Codes only the HTTP layer produces (transport problems, not domain ones). */
-export type HttpOnlyCode = 'INVALID_JSON' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'ROUTE_NOT_FOUND' | 'REQUEST_TIMEOUT' | 'HEADERS_TOO_LARGE';
+export type HttpOnlyCode = 'INVALID_JSON' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'ROUTE_NOT_FOUND' | 'REQUEST_TIMEOUT' | 'HEADERS_TOO_LARGE' | 'EXPECTATION_FAILED';
 export type ErrorCode = LatchkeyErrorCode | HttpOnlyCode;
 
 /**
@@ -22,6 +22,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { status: number; title: st
   REQUEST_TIMEOUT: { status: 408, title: 'Request not received in time' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  EXPECTATION_FAILED: { status: 417, title: 'Expectation not supported' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream authentication service unavailable' },

@@ -4,15 +4,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
 import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { lazyRequestLogger } from './request-logger.js';
 import { registerAccountPage } from './account-page.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { sendProblem, toProblem, type ErrorRenderer } from './basics.js';
-import { ERROR_TABLE, type ErrorCode } from './errors.js';
+import { createHttpServer, writeClientError } from './transport-errors.js';
 import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
 export interface BaseServerOptions {
@@ -48,7 +46,6 @@ export const REDACT_PATHS = [
 
 /** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
 async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void>; health?: () => object }): Promise<FastifyInstance> {
-  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,9 +53,7 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
-    requestTimeout,
-    // Node checks for overdue requests every 30 s by default: often enough to keep the limit close.
-    http: { headersTimeout: requestTimeout, requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(2000, requestTimeout / 4)) },
+    serverFactory: (handler) => createHttpServer(handler, opts.error, opts.requestTimeoutMs ?? 30_000),
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
     frameworkErrors: (err, _req, reply) => {
@@ -148,25 +143,3 @@ export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayH
   return app;
 }
 
-/**
- * Answers a request Node's HTTP parser refused, in the profile's envelope, and
- * closes the connection (its framing cannot be trusted for a next request).
- * Nothing of the request is echoed; the parser's error code names the fault.
- */
-export function writeClientError(error: ErrorRenderer, err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : 'INVALID_INPUT';
-  const { status, title } = ERROR_TABLE[code];
-  const reason = err.code && /^[A-Z0-9_]{1,64}$/.test(err.code) ? ` (${err.code})` : '';
-  const message =
-    code === 'HEADERS_TOO_LARGE' ? 'The request headers are larger than 16 KiB.' : code === 'REQUEST_TIMEOUT' ? 'The request did not arrive in time.' : `The request is not well-formed HTTP/1.1${reason}.`;
-  const rendered = error(status, code, title, message);
-  const body = JSON.stringify(rendered.body);
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ${rendered.contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
-}

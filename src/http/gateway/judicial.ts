@@ -14,6 +14,7 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   REQUEST_TIMEOUT: 'La solicitud no llegó a tiempo.',
   PAYLOAD_TOO_LARGE: 'El cuerpo de la solicitud es demasiado grande.',
   HEADERS_TOO_LARGE: 'Las cabeceras de la solicitud son demasiado grandes.',
+  EXPECTATION_FAILED: 'Expectativa no admitida.',
   UNSUPPORTED_MEDIA_TYPE: 'Tipo de contenido no admitido.',
   RATE_LIMITED: 'Demasiadas solicitudes. Intente de nuevo más tarde.',
   UPSTREAM_UNAVAILABLE: 'El servicio de autenticación no está disponible. Intente de nuevo más tarde.',
