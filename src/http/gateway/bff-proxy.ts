@@ -127,8 +127,8 @@ const decodedPath = (p: string) => p.split('/').map(safeDecode).join('/');
 /**
  * The endpoints among `urls` that a proxied path could reach (same origin as
  * `target`, under its path), each as the path after the target's, in the form
- * `comparable` gives. Upstreams that ignore letter case, a trailing slash or
- * `;parameters` cannot be reached by varying them.
+ * `comparable` gives, so that an upstream matching paths loosely cannot be
+ * reached by varying the path the ways it ignores.
  */
 export function reservedPaths(target: string, urls: string[]): Set<string> {
   const base = new URL(target + '/');
@@ -136,7 +136,7 @@ export function reservedPaths(target: string, urls: string[]): Set<string> {
   for (const raw of urls) {
     const u = new URL(raw);
     if (u.origin !== base.origin || !u.pathname.startsWith(base.pathname)) continue;
-    out.add(comparable(u.pathname.slice(base.pathname.length).split('/').map((seg) => safeDecode(seg))));
+    out.add(comparable(u.pathname.slice(base.pathname.length).split('/').map(safeDecode)));
   }
   return out;
 }
