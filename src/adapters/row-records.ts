@@ -8,7 +8,7 @@ export type Row = Record<string | number, any>;
  * Where each field of a record is in a row: a column name (row objects, as `pg` and
  * better-sqlite3 return them by default) or a position (better-sqlite3's raw rows,
  * which skip building an object per row: measured, a refresh's token lookup
- * 18 -> 12 µs). One mapper per record serves both.
+ * 18.4-19.8 -> 14.1-14.6 µs). One mapper per record serves both.
  */
 export type Layout<F extends string> = Readonly<Record<F, string | number>>;
 
@@ -56,7 +56,7 @@ export type JoinedLayout = ReturnType<typeof joinedLayout>;
 export const sessionLayout = (columns?: readonly string[]): SessionLayout => layout(SESSION_FIELDS, '', columns);
 
 const BY_NAME = { user: layout(USER_FIELDS), session: sessionLayout(), token: layout(TOKEN_FIELDS) };
-export const JOINED_BY_NAME = joinedLayout();
+const JOINED_BY_NAME = joinedLayout();
 
 /** Row to record mappers shared by the SQLite and PostgreSQL adapters (same schema, same shapes). */
 export const toUser = (r: Row, at: UserLayout = BY_NAME.user): UserRecord => ({

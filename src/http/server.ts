@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Latchkey } from '../runtime/latchkey.js';
@@ -46,6 +46,9 @@ export const REDACT_PATHS = [
 
 /** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
 async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void>; health?: () => object }): Promise<FastifyInstance> {
+  // Root-scope answers: the route scopes' onSend hook, which adds these headers, does not run for them.
+  const rootProblem = (problem: HttpProblem, reply: FastifyReply) =>
+    sendProblem(opts.error, problem, reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -57,13 +60,13 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
     frameworkErrors: (err, _req, reply) => {
-      sendProblem(opts.error, new HttpProblem('INVALID_INPUT', `The request path is malformed (${err.code}).`), reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
+      rootProblem(new HttpProblem('INVALID_INPUT', `The request path is malformed (${err.code}).`), reply);
     },
     // And those Node's HTTP parser raises before Fastify sees a request (bad framing, unknown method, headers over 16 KiB).
     clientErrorHandler: (err, socket) => writeClientError(opts.error, err, socket),
   });
   // Requests no route scope claims (an unknown path with a method Fastify reads a body for, say) fail in the profile's envelope too.
-  app.setErrorHandler((err, req, reply) => sendProblem(opts.error, toProblem(err, req), reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')));
+  app.setErrorHandler((err, req, reply) => rootProblem(toProblem(err, req), reply));
   if (opts.docs !== false) {
     await app.register(swagger, {
       openapi: {

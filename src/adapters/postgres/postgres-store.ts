@@ -11,7 +11,7 @@ import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason
 import { migratePostgres } from './migrate.js';
 import { asStoreError } from './errors.js';
 import { PerTurn } from './per-turn.js';
-import { JOINED_BY_NAME, toAudit, toJoined, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
+import { toAudit, toJoined, toSession, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -473,7 +473,8 @@ export class PostgresStore implements SessionStore {
    */
   private async afterLostRotation(parentId: string): Promise<RotateResult> {
     const now = await this.tokenLookups.add(parentId);
-    return { rotated: false as const, parent: now ? toToken(now) : null, session: now ? toSession(now, JOINED_BY_NAME.session) : null };
+    const found = now ? toJoined(now) : null;
+    return { rotated: false as const, parent: found?.token ?? null, session: found?.session ?? null };
   }
 
   async revokeSession(sessionId: string, reason: RevokeReason, at: number, audit: AuditEvent[]): Promise<boolean> {

@@ -5,7 +5,7 @@ import type { RevokeByRefreshTokensInput, RevokeByRefreshTokensResult, SessionSt
 import { constantTimeEqual, shortHash } from '../../core/hash.js';
 import type { AuditEvent, AuditQuery, AuditRow, RefreshTokenRecord, RevokeReason, SessionRecord, UserRecord } from '../../ports/records.js';
 import { GroupCommitter, type DurableSync } from './group-commit.js';
-import { joinedLayout, layout, sessionLayout, toAudit, toJoined, toSession, toToken, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
+import { joinedLayout, layout, sessionLayout, toAudit, toJoined, toSession, toUser, tokenWithSessionAndUser, type Row } from '../row-records.js';
 import { migrateSqlite } from './migrate.js';
 
 /**
@@ -170,8 +170,8 @@ export class SqliteStore implements SessionStore {
         return { rotated: true as const };
       }
       const now = this.s.tokenWithSession.get(parentId) as Row | undefined;
-      const joined = this.at.tokenWithSession;
-      return { rotated: false as const, parent: now ? toToken(now, joined.token) : null, session: now ? toSession(now, joined.session) : null };
+      const found = now ? toJoined(now, this.at.tokenWithSession) : null;
+      return { rotated: false as const, parent: found?.token ?? null, session: found?.session ?? null };
     });
   }
 
