@@ -266,6 +266,52 @@ describe('crocante profile (seed 001)', () => {
     }
   });
 
+  test('the proxy timeout bounds the wait for the API\'s headers and any stall in its body, not the length of a download that keeps flowing', async () => {
+    // An API with three endpoints: a body that trickles for 4 timeouts, one that stalls after its first chunk, one that never answers.
+    const api = createServer((req, res) => {
+      if (req.url === '/silent') return;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const tick = setInterval(() => {
+        if (req.url === '/stalls' && n === 1) return clearInterval(tick);
+        res.write(`chunk ${n}\n`);
+        if (++n === 12) (clearInterval(tick), res.end('done\n'));
+      }, 100);
+      res.on('close', () => clearInterval(tick));
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const proxy = await startGateway('crocante', `http://127.0.0.1:${(api.address() as AddressInfo).port}`, { http: { rateLimiter: false, proxyTimeoutMs: 300 } });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string; complete: boolean; ms: number }>((resolve, reject) => {
+        const started = Date.now();
+        const req = httpRequest(`${proxy.url}/api${path}`, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('close', () => resolve({ status: res.statusCode!, body, complete: res.complete, ms: Date.now() - started }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const flowing = await get('/trickle');
+      assert.equal(flowing.status, 200);
+      assert.ok(flowing.complete && flowing.body.endsWith('chunk 11\ndone\n'), `the whole 1.2 s body arrives: ${JSON.stringify(flowing)}`);
+      const stalled = await get('/stalls');
+      assert.equal(stalled.status, 200);
+      assert.equal(stalled.complete, false, 'a body that stalls is cut off, not passed off as complete');
+      assert.equal(stalled.body, 'chunk 0\n');
+      assert.ok(stalled.ms < 3000, `cut off after the stall, not left open (${stalled.ms} ms)`);
+      const silent = await get('/silent');
+      assert.equal(silent.status, 502);
+      assert.match(silent.body, /UPSTREAM_UNAVAILABLE/);
+    } finally {
+      await proxy.close();
+      api.closeAllConnections();
+      await new Promise((r) => api.close(r));
+    }
+  });
+
   test('reservedPaths keeps only endpoints the proxy could reach: same origin, under the target path', () => {
     const r = reservedPaths('http://up.test/gw', ['http://up.test/gw/auth/login', 'http://up.test/gw/V1/Out/', 'http://other.test/gw/x', 'http://up.test/elsewhere/login']);
     assert.deepEqual([...r].sort(), ['auth/login', 'v1/out']);

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { SealedSessionGateway } from '../../core/gateway/sealed-session-gateway.js';
 import { chunkNames, clearChunked, readChunked } from '../chunked-cookie.js';
@@ -58,6 +58,10 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
       if (others.length) headers.cookie = others.join('; ');
       if (session) headers.authorization = `Bearer ${session.at}`;
 
+      // The API has timeoutMs to answer with its headers; after that, its body may take as long as it
+      // needs, as long as it never stalls for timeoutMs (see `stallGuard`).
+      const upstream = new AbortController();
+      const deadline = setTimeout(() => upstream.abort(), opts.timeoutMs);
       let res: Response;
       try {
         res = await fetch(dest, {
@@ -65,19 +69,42 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
           headers,
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : (req.body as BodyInit | undefined),
           redirect: 'manual',
-          signal: AbortSignal.timeout(opts.timeoutMs),
+          signal: upstream.signal,
         });
       } catch {
         throw new HttpProblem('UPSTREAM_UNAVAILABLE', 'The API is not reachable right now. Try again shortly.');
+      } finally {
+        clearTimeout(deadline);
       }
       reply.code(res.status);
       res.headers.forEach((value, name) => {
         // fetch already decoded the body, so length and encoding no longer describe it.
         if (!HOP_BY_HOP.has(name) && name !== 'set-cookie' && name !== 'content-encoding') reply.header(name, value);
       });
-      return reply.send(res.body ? Readable.fromWeb(res.body as any) : '');
+      return reply.send(res.body ? stallGuard(Readable.fromWeb(res.body as any), opts.timeoutMs, () => upstream.abort()) : '');
     });
   });
+}
+
+/**
+ * The proxied body, cut off (the connection to the browser closed, the upstream
+ * request aborted) once no byte has moved for `idleMs`: a download that keeps
+ * flowing may take as long as it takes, an API that stalls mid-body does not
+ * hold the connection for ever. A browser that stops reading stalls it too.
+ */
+export function stallGuard(body: Readable, idleMs: number, abort: () => void): Readable {
+  const guard = new Transform({
+    transform(chunk, _encoding, done) {
+      idle.refresh();
+      done(null, chunk);
+    },
+  });
+  const idle = setTimeout(() => guard.destroy(new Error(`the API sent nothing for ${idleMs} ms`)), idleMs);
+  pipeline(body, guard, (err) => {
+    clearTimeout(idle);
+    if (err) abort();
+  });
+  return guard;
 }
 
 /** The methods an API call may use; anything else (TRACE, CONNECT, made-up ones) is not an endpoint here. */
