@@ -153,6 +153,7 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
       await bus.close();
       redis?.disconnect();
       await store.close();
+      await signer.close();
     },
   };
 }
