@@ -66,6 +66,10 @@ describe('the session authority (core, no HTTP)', () => {
     clock.advance(9_000);
     const replay = await lk.authority.refresh(s.refreshToken, ctx);
     assert.equal(replay.refreshToken, first.refreshToken, 'same successor inside the grace window');
+    // Both answers are audited: the rotation, and the replay inside the window (a stolen copy would leave a trace).
+    const [graceRow, rotationRow] = await lk.store.queryAudit({ event: 'auth.refresh.success', limit: 2 });
+    assert.deepEqual([graceRow?.userId, graceRow?.outcome, graceRow?.detail], [s.user.id, 'success', { graceReplay: true, rotatedMsAgo: 9_000 }]);
+    assert.deepEqual([rotationRow?.userId, rotationRow?.detail ?? null], [s.user.id, null]);
     clock.advance(2_000);
     await rejectsInvalidToken(lk.authority.refresh(s.refreshToken, ctx));
     // The whole family is gone: the successor no longer works either.

@@ -209,6 +209,36 @@ for (const profile of PROFILES) {
       }
     });
 
+    test('a refresh still being answered when a logout has answered gets 401 and a cleared cookie, never the cookie again', async () => {
+      const l = await login(s, spec, email);
+      // Hold the refresh between its committed rotation and its answer (while its access token is signed).
+      const signer = s.latchkey.authority.deps.signer;
+      const sign = signer.sign;
+      let reached!: () => void;
+      const rotated = new Promise<void>((r) => (reached = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      signer.sign = async (...args: Parameters<typeof sign>) => {
+        reached();
+        await gate;
+        return sign.apply(signer, args);
+      };
+      try {
+        const racing = refreshWith(s, spec, l.refresh);
+        await rotated;
+        const out = await new Client(s.url).post(spec.paths.logout, { headers: cookieHeader(name, l.refresh) });
+        spec.assertLogoutOk(out);
+        release();
+        const r = await racing;
+        assert.equal(r.status, 401, `the refresh answered after the logout: ${r.status} ${JSON.stringify(r.setCookies)}`);
+        assertCleared(r, name, spec.cookiePath);
+        await assertNothingLives(l.sessionId, [r], [l.refresh]);
+      } finally {
+        signer.sign = sign;
+        release();
+      }
+    });
+
     test('a bearer-only logout racing a refresh leaves nothing alive', async () => {
       for (let round = 0; round < 8; round++) {
         const l = await login(s, spec, email);

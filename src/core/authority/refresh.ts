@@ -18,6 +18,9 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
   if (!found || !secretMatches(parts.secret, found.token.secretHash)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
 
   let { token, session } = found;
+  // A revocation this node knows of (a logout here, or one another node published) counts at once,
+  // even before its row is readable here (a logout journaled while the database was down, say).
+  if (deps.revocations.has(session.id)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
   const now = deps.clock.now();
   if (token.rotatedAt === null && isSessionLive(session, now)) {
     const user = await liveUser(deps, session, found.user);
@@ -31,7 +34,7 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
       idleExpiresAt,
       audit: [auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id })],
     });
-    if (result.rotated) return issue(deps, user, { ...session, lastSeenAt: now }, next.token, idleExpiresAt);
+    if (result.rotated) return stillLive(deps, session.id, await issue(deps, user, { ...session, lastSeenAt: now }, next.token, idleExpiresAt));
     // Lost a race: another request rotated this token, or a logout revoked the session.
     if (!result.parent || !result.session) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
     token = result.parent;
@@ -46,7 +49,11 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
   const successor = inGrace ? successorSealer(parts, deps.random).open(token.successorSealed!, token.id) : null;
   if (successor) {
     const user = await liveUser(deps, session);
-    return issue(deps, user, session, successor, session.idleExpiresAt);
+    // No state changes, but a token answered again is worth a trace (a stolen one replayed inside the window, say).
+    await deps.store.appendAudit([
+      auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id, detail: { graceReplay: true, rotatedMsAgo: now - token.rotatedAt } }),
+    ]);
+    return stillLive(deps, session.id, await issue(deps, user, session, successor, session.idleExpiresAt));
   }
   const ids = (await deps.store.revokeSession(session.id, 'refresh_reuse', now, [
     auditEvent(deps, ctx, 'auth.refresh.reuse_detected', 'revoked', {
@@ -59,6 +66,16 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
     : [];
   await revoked(deps, ids, 'refresh_reuse');
   throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+}
+
+/**
+ * A logout that committed while this refresh was being answered (its rotation
+ * done, its access token being signed) has answered its client by now: this
+ * answer must not set the cookie again after that logout cleared it (L4).
+ */
+function stillLive(deps: AuthorityDeps, sessionId: string, issued: IssuedSession): IssuedSession {
+  if (deps.revocations.has(sessionId)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  return issued;
 }
 
 /** `known`: the user the token lookup already returned (undefined: the store does not join it). */
