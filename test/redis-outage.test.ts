@@ -72,4 +72,56 @@ describe('Redis down', { skip: why ?? false }, () => {
       await proxy.cut();
     }
   });
+
+  test('a Redis that hangs with its connections open: requests are answered without waiting for it, the node says so, and trusts Redis again only after catching up', async () => {
+    const r = new URL(REDIS_URL);
+    const proxy = new CuttableProxy({ host: r.hostname, port: Number(r.port || 6379) });
+    await proxy.open();
+    const hungPrefix = `${uniqueName('lkhang')}:`;
+    const lk = await createLatchkey({
+      store: await PostgresStore.open(PG_URL, { schema }),
+      redis: `redis://127.0.0.1:${proxy.port}`,
+      redisPrefix: hungPrefix,
+      journalPath: `${tmp.dir}/j3.db`,
+      revocationPollMs: 3_600_000,
+    });
+    const app = await buildServer(lk, { profile: nativeProfile, logLevel: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await new Client(url).get('/metrics')).text)?.[1]);
+    try {
+      await eventually(() => lk.health().revocationBus === 'healthy', 5000, 'the bus to be healthy');
+      const c = new Client(url);
+      const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'redis-hung@example.com');
+
+      proxy.freeze();
+      // Every request is answered while Redis hangs: none waits for it (before, they waited as long as the hang).
+      assert.equal((await c.post('/auth/refresh')).status, 200);
+      await eventually(() => lk.health().redis === 'down' && lk.health().revocationBus === 'degraded', 5000, 'the node to notice the hang');
+      assert.equal(await metric('latchkey_redis_up'), 0);
+      assert.equal(await metric('latchkey_revocation_bus_healthy'), 0);
+      const before = await metric('latchkey_rate_limit_fallbacks_total');
+      assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 200);
+      assert.equal((await new Client(url).post('/auth/logout')).status, 200);
+      assert.ok((await metric('latchkey_rate_limit_fallbacks_total')) > before, 'limits fall back to this node');
+      // Revocation checks go to the database meanwhile: a logout made elsewhere is refused here at once.
+      const other = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), journalPath: `${tmp.dir}/j4.db` });
+      try {
+        await other.authority.revokeAllForUser('redis-hung@example.com', { ip: null, userAgent: null });
+      } finally {
+        await other.close();
+      }
+      assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 401);
+
+      proxy.thaw();
+      await eventually(() => lk.health().redis === 'up' && lk.health().revocationBus === 'healthy', 10_000, 'automatic recovery');
+      assert.equal(await metric('latchkey_redis_up'), 1);
+    } finally {
+      proxy.thaw();
+      await app.close();
+      await lk.close();
+      await proxy.cut();
+      await dropRedisPrefix(hungPrefix);
+    }
+  });
 });

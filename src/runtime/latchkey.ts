@@ -10,7 +10,7 @@ import type { SessionStore } from '../ports/session-store.js';
 import { DEFAULT_DB, openStore } from './open-store.js';
 import type { Redis } from 'ioredis';
 import type { PostgresStoreOptions } from '../adapters/postgres/postgres-store.js';
-import { connectRedis, whenReady } from '../adapters/redis/redis-client.js';
+import { connectRedis, redisUsable, whenReady } from '../adapters/redis/redis-client.js';
 import { RedisRevocationBus } from '../adapters/redis/redis-revocation-bus.js';
 import { inProcessBus, type RevocationBus } from '../ports/revocation-bus.js';
 import type { SessionRecord } from '../ports/records.js';
@@ -141,7 +141,7 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     jwks: () => ({ keys: [key.publicJwk] }),
     onRevoked: (listener) => void listeners.push(listener),
     health: () => ({
-      redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'none',
+      redis: redis ? (redisUsable(redis) ? 'up' : 'down') : 'none',
       revocationBus: bus.healthy() ? 'healthy' : 'degraded',
       ...(outage ? { database: outage.down ? ('down' as const) : ('up' as const) } : {}),
     }),

@@ -25,7 +25,8 @@ export class Client {
     if (init.cookies !== false && this.jar.size > 0 && headers.cookie === undefined) {
       headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     }
-    const res = await fetch(this.base + path, { method, headers, body, redirect: 'manual' });
+    // A server that never answers fails the test instead of hanging it.
+    const res = await fetch(this.base + path, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
     const setCookies = res.headers.getSetCookie();
     for (const c of setCookies) {

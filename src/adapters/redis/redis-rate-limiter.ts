@@ -2,10 +2,11 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiter, RateLimitResult, RateLimitRule } from '../../ports/rate-limiter.js';
 import { MemoryRateLimiter, toResult } from '../memory-rate-limiter.js';
+import { redisUsable } from './redis-client.js';
 
 /**
  * Limits shared by every node (rate-limiter-flexible's atomic Redis counter).
- * While Redis is unreachable, each node enforces the same limits on its own
+ * While Redis is unreachable or not answering, each node enforces the same limits on its own
  * (fail open to per-node limits, never to no limit), and counts the fallbacks.
  */
 export class RedisRateLimiter implements RateLimiter {
@@ -20,7 +21,7 @@ export class RedisRateLimiter implements RateLimiter {
   ) {}
 
   async consume(bucket: string, key: string, rule: RateLimitRule): Promise<RateLimitResult> {
-    if (this.client.status !== 'ready') return this.local(bucket, key, rule);
+    if (!redisUsable(this.client)) return this.local(bucket, key, rule);
     const id = `${bucket}:${rule.points}:${rule.windowSeconds}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RevocationBus } from '../../ports/revocation-bus.js';
-import { whenReady } from './redis-client.js';
+import { RESPONSIVE, UNRESPONSIVE, redisUsable, whenReady } from './redis-client.js';
 
 /**
  * Revocations across nodes: each is added to a sorted set (score = when its
@@ -13,6 +13,7 @@ export class RedisRevocationBus implements RevocationBus {
   private readonly channel: string;
   private caughtUp = false;
   private subscribing: Promise<void> | undefined;
+  private begin: (() => Promise<void>) | undefined;
   private onRevoked: (ids: string[]) => void = () => undefined;
   /** Publishes that failed (Redis down): counted for /metrics. */
   failedPublishes = 0;
@@ -30,6 +31,10 @@ export class RedisRevocationBus implements RevocationBus {
     // After an outage the two connections come back in either order: catch up when both are.
     this.sub.on('ready', () => void (this.subscribing && this.catchUp()));
     pub.on('ready', () => void (this.subscribing && this.catchUp()));
+    // A Redis that hung (connections open, nothing answered) may have lost publishes meanwhile:
+    // unhealthy at once, and caught up again before it is trusted.
+    pub.on(UNRESPONSIVE, () => (this.caughtUp = false));
+    pub.on(RESPONSIVE, () => void (this.subscribing ? this.catchUp() : this.begin?.()));
     this.sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       try {
@@ -50,21 +55,22 @@ export class RedisRevocationBus implements RevocationBus {
     // The subscriber queues nothing while offline, so subscribe once it is connected;
     // ioredis re-subscribes by itself after every reconnect. A node whose Redis is
     // down starts anyway, unhealthy, and subscribes when Redis comes up.
-    const begin = () =>
+    // A subscribe that fails (Redis not answering) is tried again when Redis answers or reconnects.
+    const begin = (this.begin = () =>
       (this.subscribing ??= this.sub.subscribe(this.channel).then(
         () => this.catchUp(),
         (err) => {
           this.subscribing = undefined;
-          this.opts.log?.warn({ err: String(err) }, 'redis subscribe failed');
+          this.opts.log?.warn({ err: String(err) }, 'redis subscribe failed; trying again when redis answers');
         },
-      ));
+      )));
+    this.sub.on('ready', () => void (this.subscribing ?? begin()));
     if (await whenReady(this.sub)) await begin();
-    else this.sub.once('ready', () => void begin());
   }
 
   private async catchUp(): Promise<void> {
     try {
-      if (this.sub.status !== 'ready' || this.pub.status !== 'ready') return;
+      if (this.sub.status !== 'ready' || !redisUsable(this.pub)) return;
       // Subscribe first (ioredis re-subscribes on reconnect), then read: nothing falls between.
       const ids = await this.pub.zrangebyscore(this.setKey, this.now(), '+inf');
       if (ids.length) this.onRevoked(ids);
@@ -93,7 +99,7 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   healthy(): boolean {
-    return this.caughtUp && this.sub.status === 'ready' && this.pub.status === 'ready';
+    return this.caughtUp && this.sub.status === 'ready' && redisUsable(this.pub);
   }
 
   async close(): Promise<void> {
