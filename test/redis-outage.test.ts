@@ -22,21 +22,27 @@ describe('Redis down', { skip: why ?? false }, () => {
     tmp.cleanup();
   });
 
-  test('requests keep being served with per-node limits and database revocation checks, /metrics says so, and recovery is automatic', async () => {
+  /** A native-profile node on the test schema whose Redis connection runs through a proxy the test can cut or freeze. */
+  async function nodeBehindProxy(redisPrefix: string, journal: string) {
     const r = new URL(REDIS_URL);
     const proxy = new CuttableProxy({ host: r.hostname, port: Number(r.port || 6379) });
     await proxy.open();
     const lk = await createLatchkey({
       store: await PostgresStore.open(PG_URL, { schema }),
       redis: `redis://127.0.0.1:${proxy.port}`,
-      redisPrefix: prefix,
-      journalPath: `${tmp.dir}/j.db`,
+      redisPrefix,
+      journalPath: `${tmp.dir}/${journal}`,
       revocationPollMs: 3_600_000,
     });
     const app = await buildServer(lk, { profile: nativeProfile, logLevel: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await new Client(url).get('/metrics')).text)?.[1]);
+    return { proxy, lk, app, url, metric };
+  }
+
+  test('requests keep being served with per-node limits and database revocation checks, /metrics says so, and recovery is automatic', async () => {
+    const { proxy, lk, app, url, metric } = await nodeBehindProxy(prefix, 'j.db');
     try {
       assert.equal(await metric('latchkey_redis_up'), 1);
       const c = new Client(url);
@@ -74,21 +80,8 @@ describe('Redis down', { skip: why ?? false }, () => {
   });
 
   test('a Redis that hangs with its connections open: requests are answered without waiting for it, the node says so, and trusts Redis again only after catching up', async () => {
-    const r = new URL(REDIS_URL);
-    const proxy = new CuttableProxy({ host: r.hostname, port: Number(r.port || 6379) });
-    await proxy.open();
     const hungPrefix = `${uniqueName('lkhang')}:`;
-    const lk = await createLatchkey({
-      store: await PostgresStore.open(PG_URL, { schema }),
-      redis: `redis://127.0.0.1:${proxy.port}`,
-      redisPrefix: hungPrefix,
-      journalPath: `${tmp.dir}/j3.db`,
-      revocationPollMs: 3_600_000,
-    });
-    const app = await buildServer(lk, { profile: nativeProfile, logLevel: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await new Client(url).get('/metrics')).text)?.[1]);
+    const { proxy, lk, app, url, metric } = await nodeBehindProxy(hungPrefix, 'j3.db');
     try {
       await eventually(() => lk.health().revocationBus === 'healthy', 5000, 'the bus to be healthy');
       const c = new Client(url);
