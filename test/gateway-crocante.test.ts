@@ -362,6 +362,20 @@ describe('crocante profile (seed 001)', () => {
     assert.equal(c.jar.size, 0);
   });
 
+  test('a whole session cookie beside chunks of another (one planted by a sibling subdomain) is ambiguous: neither session is used', async () => {
+    up.accessTokenPadding = 6000;
+    const victim = await login();
+    up.accessTokenPadding = 0;
+    const attacker = await login();
+    const chunks = [...victim.c.jar].map(([k, v]) => `${k}=${v}`);
+    assert.equal(chunks.length, 3, 'the victim holds a chunked session');
+    for (const cookie of [[`crocante_session=${attacker.c.jar.get('crocante_session')}`, ...chunks], [...chunks, `crocante_session=${attacker.c.jar.get('crocante_session')}`]]) {
+      const r = await new Client(gw.url).get('/api/things/mixed', { headers: { cookie: cookie.join('; ') } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.echo.authorization ?? null, null, 'no bearer token is added for an ambiguous session');
+    }
+  });
+
   test('a cross-site logout gets 403 and changes nothing', async () => {
     const { c } = await login();
     const sealed = c.jar.get('crocante_session')!;

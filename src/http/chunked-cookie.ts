@@ -15,11 +15,17 @@ export function chunkNames(header: string | undefined, base: string): string[] {
   return [...names];
 }
 
-/** The value under `base`, or the concatenation of `base.0`, `base.1`, … when it was split. */
+/**
+ * The value under `base`, or the concatenation of `base.0`, `base.1`, … when it
+ * was split. Latchkey never leaves both (a write clears the other form), so a
+ * request with a whole cookie and chunks, like one with two whole cookies,
+ * carries one planted by someone else (a sibling subdomain, say): null, rather
+ * than a guess at which session is the user's (C6).
+ */
 export function readChunked(header: string | undefined, base: string): string | null {
   const whole = readCookieValues(header, base);
-  if (whole.length === 1) return whole[0]!;
   if (whole.length > 1) return null;
+  if (whole.length === 1) return chunkNames(header, base).some((name) => name !== base) ? null : whole[0]!;
   return joinedChunks(header, base);
 }
 
