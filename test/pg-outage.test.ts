@@ -11,6 +11,8 @@ import { tempDir } from './helpers/server.js';
 import { Client, signUpAndIn } from './helpers/client.js';
 import { eventually } from './helpers/stub-upstream.js';
 import { pgBehindProxy } from './helpers/cuttable-proxy.js';
+import { spawn } from 'node:child_process';
+import { BIN, spawnUntil } from './helpers/spawn.js';
 
 const why = await servicesProblem({ pg: true });
 
@@ -64,6 +66,49 @@ describe('PostgreSQL down during logout', { skip: why ?? false }, () => {
       await a.close();
       await b.close();
       await dropSchema(`${schema}_nr`);
+    }
+  });
+
+  test('a node restarted while the database is down waits for it instead of exiting, then starts and applies the logouts it journaled', async () => {
+    const { proxy, url: viaProxy } = await pgBehindProxy(PG_URL);
+    const nodeSchema = `${schema}_restart`;
+    const db = new URL(viaProxy);
+    db.searchParams.set('options', `-c search_path=${nodeSchema}`);
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${pg.escapeIdentifier(nodeSchema)}`);
+    const args = [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--db', db.toString(), '--journal', join(tmp.dir, 'restart-journal.db'), '--rate-limit', 'off', '--db-statement-timeout', '2000', '--log-level', 'warn'];
+    const first = await spawnUntil(process.execPath, args);
+    let second: ReturnType<typeof spawn> | undefined;
+    try {
+      const c = new Client(first.url);
+      await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'restart@example.com');
+      const refresh = c.jar.get('latchkey_refresh')!;
+      await proxy.cut();
+      const out = await c.post('/auth/logout');
+      assert.equal(out.status, 200, out.text);
+      await first.stop('SIGKILL');
+
+      // Restarted while the database is still down: it says so and keeps trying (before: a stack trace and exit 1).
+      const node = (second = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+      let stdout = '';
+      let stderr = '';
+      node.stdout!.on('data', (d) => (stdout += d));
+      node.stderr!.on('data', (d) => (stderr += d));
+      await eventually(() => /the database is not reachable \(ECONNREFUSED\); trying again/.test(stderr), 15_000, `the node to wait for the database: ${stderr}`);
+      assert.equal(node.exitCode, null, 'still running');
+
+      await proxy.open();
+      await eventually(() => /listening on http/.test(stdout), 30_000, `the node to start once the database answers: ${stderr}`);
+      await eventually(async () => (await admin.query(`SELECT revoked_at FROM ${pg.escapeIdentifier(nodeSchema)}.sessions`)).rows[0]?.revoked_at != null, 10_000, 'the journaled logout to be applied');
+      const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+      assert.equal((await new Client(url).post('/auth/refresh', { headers: { cookie: `latchkey_refresh=${refresh}` } })).status, 401);
+    } finally {
+      await first.stop('SIGKILL');
+      second?.kill('SIGKILL');
+      await proxy.cut().catch(() => undefined);
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(nodeSchema)} CASCADE`);
+      await admin.end();
     }
   });
 

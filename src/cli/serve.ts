@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { LatchkeyError } from '../core/errors.js';
+import { LatchkeyError, isLatchkeyError } from '../core/errors.js';
+import { isDatabaseUnavailable } from '../adapters/postgres/errors.js';
 import { createLatchkey } from '../runtime/latchkey.js';
 import { createGatewayRuntime } from '../runtime/gateway.js';
 import { buildGatewayServer, buildServer } from '../http/server.js';
@@ -20,7 +21,7 @@ export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<v
     rateLimiter: cfg.rateLimit === 'off' ? (false as const) : undefined,
     logLevel: cfg.logLevel === 'silent' ? (false as const) : cfg.logLevel,
   };
-  const { app, close } = found.kind === 'session' ? await sessionServer(found.profile, cfg, common) : await gatewayServer(found.profile, cfg, common);
+  const { app, close } = await whenDatabaseAnswers(() => (found.kind === 'session' ? sessionServer(found.profile, cfg, common) : gatewayServer(found.profile, cfg, common)));
   if (cfg.rateLimit === 'off') app.log.warn('rate limiting is OFF (--rate-limit off): use this for benchmarks only');
 
   let closing = false;
@@ -41,6 +42,27 @@ export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<v
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   process.stdout.write(`Latchkey (${found.profile.name} profile) listening on http://${host}:${port}\n`);
+}
+
+/**
+ * A node whose database cannot be reached when it starts (PostgreSQL down or
+ * restarting) waits for it, trying again with backoff up to 30 s and saying so
+ * on stderr, instead of exiting: a supervisor need not restart it, and its
+ * journal of logouts taken while the database was down is applied as soon as
+ * it can start. Any other start-up error still ends it at once.
+ */
+async function whenDatabaseAnswers<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) && !isLatchkeyError(err, 'STORE_UNAVAILABLE')) throw err;
+      const waitMs = Math.min(1000 * 2 ** attempt, 30_000);
+      const why = (err as { code?: string }).code ?? (err as Error).message;
+      process.stderr.write(`latchkey: the database is not reachable (${why}); trying again in ${waitMs / 1000} s\n`);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 type Common = { secureCookies: boolean; cookieDomain: string | null; trustedOrigins: string[]; trustedProxies: string[]; rateLimiter: false | undefined; logLevel: string | false };

@@ -10,10 +10,13 @@ const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying 
  * (logout journals the revocation); any other error is rethrown unchanged.
  */
 export function asStoreError(err: unknown): never {
+  if (isDatabaseUnavailable(err)) throw new LatchkeyError('STORE_UNAVAILABLE', 'The database is not reachable right now. Try again shortly.');
+  throw err;
+}
+
+/** Whether `err` (from `pg`, or a socket) means the database cannot be reached. */
+export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_CODES.has(code) || (typeof e?.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message))) {
-    throw new LatchkeyError('STORE_UNAVAILABLE', 'The database is not reachable right now. Try again shortly.');
-  }
-  throw err;
+  return UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_CODES.has(code) || (typeof e?.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message));
 }
