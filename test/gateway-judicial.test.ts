@@ -163,6 +163,17 @@ describe('judicial profile (seed 000)', () => {
     await eventually(() => up.calls('/api/AuthJWT/Revoke').some((c) => c.headers.cookie !== `refreshToken=${rt}` && /refreshToken=rt-\d+/.test(c.headers.cookie ?? '')), 5000, 'the successor revocation');
   });
 
+  test('a logout carrying two refreshToken cookies revokes each upstream in a call of its own (an upstream reads only one per header)', async () => {
+    const a = (await login()).rt;
+    const b = (await login()).rt;
+    const out = await new Client(gw.url).post('/api/auth/logout', { headers: { cookie: `refreshToken=${a}; refreshToken=${b}` } });
+    assert.equal(out.status, 200);
+    assert.deepEqual(out.setCookies, [CLEARED]);
+    for (const rt of [a, b]) {
+      await eventually(() => up.calls('/api/AuthJWT/Revoke').some((c) => c.headers.cookie === `refreshToken=${rt}`), 5000, `the revocation of ${rt} on its own`);
+    }
+  });
+
   test('a cross-site logout gets 403 and changes nothing: no revocation, no cleared cookie', async () => {
     const { rt } = await login();
     // Only this token's revocation counts: earlier tests' owed revocations may still be retried meanwhile.

@@ -94,12 +94,17 @@ export class RefreshCookieGateway {
    * forwards the request's Cookie header to the revoke endpoint via the outbox.
    */
   async logout(cookieHeader: string | undefined, tokens: string[], ctx: RequestContext): Promise<'revoked' | 'no_session'> {
-    const valid = tokens.filter((t) => t.length <= 8192);
+    const valid = [...new Set(tokens.filter((t) => t.length <= 8192))];
     if (valid.length === 0 || !cookieHeader) {
       await auditLogout(this.deps, [auditEvent(this.deps, ctx, 'auth.logout.success', 'no_session', {})]);
       return 'no_session';
     }
-    await this.revoke(valid, cookieHeader, ctx, 'auth.logout.success');
+    if (valid.length === 1) await this.revoke(valid, cookieHeader, ctx, 'auth.logout.success');
+    else {
+      // Several refresh cookies (one planted beside the real one, say): an upstream reads one per
+      // header, so the request's header would revoke only that one. Each gets a call of its own.
+      for (const token of valid) await this.revoke([token], `${this.opts.upstreamCookie}=${encodeURIComponent(token)}`, ctx, 'auth.logout.success');
+    }
     for (const successor of this.successorsOf(valid)) {
       await this.revoke([successor], `${this.opts.upstreamCookie}=${encodeURIComponent(successor)}`, ctx, 'upstream.revoke.raced_refresh');
     }
