@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { BIN, runCli, spawnUntil, type Spawned } from './helpers/spawn.js';
 import { tempDir } from './helpers/server.js';
@@ -90,6 +91,22 @@ describe('latchkey CLI: bad settings', () => {
       const r = await runCli(['serve', '--profile', profile], { LATCHKEY_UPSTREAM: '', API_GATEWAY: '' });
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`--upstream is required by the ${profile} profile`));
+    }
+  });
+
+  test('--help after any command prints the help and does nothing else: no migration, no database created, no stub listening', async () => {
+    const tmp = tempDir();
+    try {
+      const db = join(tmp.dir, 'never.db');
+      for (const args of [['migrate', '--db', `sqlite:${db}`, '--help'], ['audit', '--db', `sqlite:${db}`, '-h'], ['stub-upstream', '--port', '0', '--help'], ['outbox', 'list', '--db', `sqlite:${db}`, '--help']]) {
+        const r = await runCli(args);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout, /latchkey serve/, args.join(' '));
+        assert.doesNotMatch(r.stdout, /listening on|no audit events/i, args.join(' '));
+      }
+      assert.equal(existsSync(db), false, 'no database file was created');
+    } finally {
+      tmp.cleanup();
     }
   });
 

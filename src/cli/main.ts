@@ -33,6 +33,8 @@ function parse(args: string[], extra: Record<string, { type: 'string' | 'boolean
 /** Runs the CLI; returns the exit code (serve keeps running and returns 0). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out): Promise<number> {
   const [command, ...rest] = argv;
+  // `latchkey migrate --help` prints the help; it must not migrate (nor audit create a database, nor a stub listen).
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) return out(HELP), 0;
   try {
     switch (command) {
       case 'serve': {
