@@ -41,6 +41,16 @@ describe('Redis down', { skip: why ?? false }, () => {
     return { proxy, lk, app, url, metric };
   }
 
+  /** Ends every session of `email` through another node without Redis, which only the database tells. */
+  async function revokeAllElsewhere(email: string, journal: string) {
+    const other = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), journalPath: `${tmp.dir}/${journal}` });
+    try {
+      await other.authority.revokeAllForUser(email, { ip: null, userAgent: null });
+    } finally {
+      await other.close();
+    }
+  }
+
   test('requests keep being served with per-node limits and database revocation checks, /metrics says so, and recovery is automatic', async () => {
     const { proxy, lk, app, url, metric } = await nodeBehindProxy(prefix, 'j.db');
     try {
@@ -60,12 +70,7 @@ describe('Redis down', { skip: why ?? false }, () => {
       assert.equal(await metric('latchkey_revocation_bus_healthy'), 0);
       assert.ok((await metric('latchkey_rate_limit_fallbacks_total')) >= 61);
       // Revocation checks go to the database meanwhile: a logout elsewhere is seen at once.
-      const other = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), journalPath: `${tmp.dir}/j2.db` });
-      try {
-        await other.authority.revokeAllForUser('redis-down@example.com', { ip: null, userAgent: null });
-      } finally {
-        await other.close();
-      }
+      await revokeAllElsewhere('redis-down@example.com', 'j2.db');
       assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 401);
 
       await proxy.open();
@@ -98,12 +103,7 @@ describe('Redis down', { skip: why ?? false }, () => {
       assert.equal((await new Client(url).post('/auth/logout')).status, 200);
       assert.ok((await metric('latchkey_rate_limit_fallbacks_total')) > before, 'limits fall back to this node');
       // Revocation checks go to the database meanwhile: a logout made elsewhere is refused here at once.
-      const other = await createLatchkey({ store: await PostgresStore.open(PG_URL, { schema }), journalPath: `${tmp.dir}/j4.db` });
-      try {
-        await other.authority.revokeAllForUser('redis-hung@example.com', { ip: null, userAgent: null });
-      } finally {
-        await other.close();
-      }
+      await revokeAllElsewhere('redis-hung@example.com', 'j4.db');
       assert.equal((await c.get('/auth/me', { headers: { authorization: `Bearer ${access}` } })).status, 401);
 
       proxy.thaw();
