@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { BatchSigner } from '../src/core/tokens/batch-signer.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const valid = (input: string, signature: string) => verify(null, Buffer.from(input), publicKey, Buffer.from(signature, 'base64url'));
@@ -46,4 +48,15 @@ test('close waits for the tokens being signed, stops the worker, and later signa
   assert.equal(signer['worker'], null);
   assert.ok(valid('late', await signer.sign('late')));
   assert.equal(signer['worker'], null, 'no worker is started after close');
+});
+
+test('an idle worker does not keep the process alive: a script that signs and never closes the signer ends by itself', async () => {
+  const script = `
+    import { generateKeyPairSync } from 'node:crypto';
+    import { BatchSigner } from ${JSON.stringify(new URL('../src/core/tokens/batch-signer.js', import.meta.url).href)};
+    const signer = new BatchSigner(generateKeyPairSync('ed25519').privateKey);
+    console.log((await signer.sign('hello')).length);
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 });
+  assert.equal(stdout.trim(), '86', 'it signed, then exited (before: the worker kept it running until the timeout killed it)');
 });

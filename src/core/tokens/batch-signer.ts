@@ -65,6 +65,7 @@ export class BatchSigner {
     if (!worker) return this.onPool(batch);
     const id = this.nextId++;
     this.inFlight.set(id, batch);
+    worker.ref(); // a batch in flight keeps the process alive (a script awaiting a login, say); an idle worker does not
     worker.postMessage({ id, inputs: batch.map((p) => p.input) });
   }
 
@@ -87,7 +88,9 @@ export class BatchSigner {
         this.failures = 0;
         batch.forEach((p, i) => p.resolve(msg.signatures![i]!));
       }
-      if (this.inFlight.size === 0) for (const wake of this.idle.splice(0)) wake();
+      if (this.inFlight.size > 0) return;
+      worker.unref();
+      for (const wake of this.idle.splice(0)) wake();
     });
     const lost = () => {
       if (this.worker !== worker) return;
