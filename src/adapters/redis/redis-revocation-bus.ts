@@ -13,7 +13,7 @@ export class RedisRevocationBus implements RevocationBus {
   private readonly channel: string;
   private caughtUp = false;
   private subscribing: Promise<void> | undefined;
-  private begin: (() => Promise<void>) | undefined;
+  private started = false;
   private onRevoked: (ids: string[]) => void = () => undefined;
   /** Publishes that failed (Redis down): counted for /metrics. */
   failedPublishes = 0;
@@ -29,12 +29,12 @@ export class RedisRevocationBus implements RevocationBus {
     this.sub.on('error', () => undefined); // reported once by the main client
     this.sub.on('close', () => (this.caughtUp = false));
     // After an outage the two connections come back in either order: catch up when both are.
-    this.sub.on('ready', () => void (this.subscribing && this.catchUp()));
+    this.sub.on('ready', () => void this.resume());
     pub.on('ready', () => void (this.subscribing && this.catchUp()));
     // A Redis that hung (connections open, nothing answered) may have lost publishes meanwhile:
     // unhealthy at once, and caught up again before it is trusted.
     pub.on(UNRESPONSIVE, () => (this.caughtUp = false));
-    pub.on(RESPONSIVE, () => void (this.subscribing ? this.catchUp() : this.begin?.()));
+    pub.on(RESPONSIVE, () => void this.resume());
     this.sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       try {
@@ -52,20 +52,28 @@ export class RedisRevocationBus implements RevocationBus {
 
   async start(onRevoked: (ids: string[]) => void): Promise<void> {
     this.onRevoked = onRevoked;
+    this.started = true;
     // The subscriber queues nothing while offline, so subscribe once it is connected;
     // ioredis re-subscribes by itself after every reconnect. A node whose Redis is
-    // down starts anyway, unhealthy, and subscribes when Redis comes up.
-    // A subscribe that fails (Redis not answering) is tried again when Redis answers or reconnects.
-    const begin = (this.begin = () =>
-      (this.subscribing ??= this.sub.subscribe(this.channel).then(
-        () => this.catchUp(),
-        (err) => {
-          this.subscribing = undefined;
-          this.opts.log?.warn({ err: String(err) }, 'redis subscribe failed; trying again when redis answers');
-        },
-      )));
-    this.sub.on('ready', () => void (this.subscribing ?? begin()));
-    if (await whenReady(this.sub)) await begin();
+    // down starts anyway, unhealthy, and subscribes when Redis comes up (see `resume`).
+    if (await whenReady(this.sub)) await this.subscribe();
+  }
+
+  /** Redis is back (reconnected, or answering again): catch up, or subscribe if that has not succeeded yet. */
+  private resume(): Promise<void> | undefined {
+    if (!this.started) return undefined;
+    return this.subscribing ? this.catchUp() : this.subscribe();
+  }
+
+  /** A subscribe that fails (Redis not answering) is tried again at the next `resume`. */
+  private subscribe(): Promise<void> {
+    return (this.subscribing ??= this.sub.subscribe(this.channel).then(
+      () => this.catchUp(),
+      (err) => {
+        this.subscribing = undefined;
+        this.opts.log?.warn({ err: String(err) }, 'redis subscribe failed; trying again when redis answers');
+      },
+    ));
   }
 
   private async catchUp(): Promise<void> {

@@ -19,8 +19,8 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
 
   let { token, session } = found;
   // A revocation this node knows of (a logout here, or one another node published) counts at once,
-  // even before its row is readable here (a logout journaled while the database was down, say).
-  if (deps.revocations.has(session.id)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
+  // even before its row says so (a logout journaled while the database was down, say).
+  refuseIfRevokedHere(deps, session.id);
   const now = deps.clock.now();
   if (token.rotatedAt === null && isSessionLive(session, now)) {
     const user = await liveUser(deps, session, found.user);
@@ -34,7 +34,11 @@ export async function refresh(deps: AuthorityDeps, raw: unknown, ctx: RequestCon
       idleExpiresAt,
       audit: [auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id })],
     });
-    if (result.rotated) return stillLive(deps, session.id, await issue(deps, user, { ...session, lastSeenAt: now }, next.token, idleExpiresAt));
+    if (result.rotated) {
+      const issued = await issue(deps, user, { ...session, lastSeenAt: now }, next.token, idleExpiresAt);
+      refuseIfRevokedHere(deps, session.id);
+      return issued;
+    }
     // Lost a race: another request rotated this token, or a logout revoked the session.
     if (!result.parent || !result.session) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
     token = result.parent;
@@ -53,7 +57,9 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
     await deps.store.appendAudit([
       auditEvent(deps, ctx, 'auth.refresh.success', 'success', { userId: session.userId, sessionId: session.id, detail: { graceReplay: true, rotatedMsAgo: now - token.rotatedAt } }),
     ]);
-    return stillLive(deps, session.id, await issue(deps, user, session, successor, session.idleExpiresAt));
+    const issued = await issue(deps, user, session, successor, session.idleExpiresAt);
+    refuseIfRevokedHere(deps, session.id);
+    return issued;
   }
   const ids = (await deps.store.revokeSession(session.id, 'refresh_reuse', now, [
     auditEvent(deps, ctx, 'auth.refresh.reuse_detected', 'revoked', {
@@ -69,13 +75,13 @@ async function replayOfRotated(deps: AuthorityDeps, parts: RefreshTokenParts, to
 }
 
 /**
- * A logout that committed while this refresh was being answered (its rotation
- * done, its access token being signed) has answered its client by now: this
- * answer must not set the cookie again after that logout cleared it (L4).
+ * Checked before a rotation and again once the answer is ready: a logout that
+ * committed while this refresh was being answered (its rotation done, its
+ * access token being signed) has answered its client by now, and this answer
+ * must not set the cookie again after that logout cleared it (L4).
  */
-function stillLive(deps: AuthorityDeps, sessionId: string, issued: IssuedSession): IssuedSession {
+function refuseIfRevokedHere(deps: AuthorityDeps, sessionId: string): void {
   if (deps.revocations.has(sessionId)) throw new LatchkeyError('INVALID_TOKEN', NOT_LIVE);
-  return issued;
 }
 
 /** `known`: the user the token lookup already returned (undefined: the store does not join it). */

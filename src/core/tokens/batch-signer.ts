@@ -78,7 +78,6 @@ export class BatchSigner {
       this.failures++;
       return null;
     }
-    worker.unref();
     worker.on('message', (msg: { id: number; signatures?: string[]; error?: string }) => {
       const batch = this.inFlight.get(msg.id);
       if (!batch) return;
