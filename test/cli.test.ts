@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { BIN, runCli, spawnUntil, type Spawned } from './helpers/spawn.js';
 import { tempDir } from './helpers/server.js';
+import { SERVE_SETTINGS, resolveSettings } from '../src/cli/config.js';
 import { Client, signUpAndIn } from './helpers/client.js';
 
 describe('latchkey CLI', () => {
@@ -73,6 +74,7 @@ describe('latchkey CLI: bad settings', () => {
     ['an unknown profile', ['serve', '--profile', 'nope'], {}, /--profile "nope" is not valid: expected one of native, biore, judicial, crocante/],
     ['a malformed --db', ['serve', '--db', 'mysql://x'], {}, /--db "mysql:\/\/x" is not valid: expected sqlite:PATH or postgres/],
     ['a malformed --trusted-origin', ['serve', '--trusted-origin', 'not a url'], {}, /--trusted-origin "not a url" is not valid: expected an http\(s\) URL/],
+    ['a --trusted-origin with a path (no browser sends one)', ['serve', '--trusted-origin', 'https://app.example.com/app'], {}, /--trusted-origin "https:\/\/app.example.com\/app" is not valid: expected an origin \(scheme, host and port only\) such as https:\/\/app.example.com/],
     ['an unknown flag', ['serve', '--bogus'], {}, /Unknown option '--bogus'/],
     ['an unknown command', ['frobnicate'], {}, /unknown command "frobnicate"/],
     ['a bad --limit', ['audit', '--limit', '0'], {}, /--limit "0" is not valid/],
@@ -85,6 +87,12 @@ describe('latchkey CLI: bad settings', () => {
       assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
     });
   }
+
+  test('trusted origins are kept as browsers send Origin: lower-case host, no default port, no trailing slash', () => {
+    const cfg = resolveSettings(SERVE_SETTINGS, { 'trusted-origin': ['https://APP.example.com:443/', 'http://localhost:5173'] }, {});
+    assert.deepEqual(cfg.trustedOrigin, ['https://app.example.com', 'http://localhost:5173']);
+    assert.deepEqual(resolveSettings(SERVE_SETTINGS, {}, { LATCHKEY_TRUSTED_ORIGINS: 'https://a.example, https://b.example:8443' }).trustedOrigin, ['https://a.example', 'https://b.example:8443']);
+  });
 
   test('the gateway profiles refuse to start without an upstream, naming the setting', async () => {
     for (const profile of ['judicial', 'crocante']) {

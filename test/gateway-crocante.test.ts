@@ -234,6 +234,35 @@ describe('crocante profile (seed 001)', () => {
     for (const rest of ['a/..#', 'a#b', 'a/../b', 'a/%2e%2E/b', 'a\\..\\b']) assert.throws(() => destination('http://up.test/gw', rest), /as written/, rest);
   });
 
+  test("the API's own CORS headers never reach the browser: this server's trusted origins decide who reads proxied answers", async () => {
+    // An API that grants every origin credentials (a common misconfiguration): through the BFF, that grant
+    // would let any site read what the session's bearer token fetches.
+    const api = createServer((req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'access-control-allow-origin': String(req.headers.origin ?? '*'),
+        'access-control-allow-credentials': 'true',
+        'access-control-expose-headers': 'x-secret',
+        vary: 'Accept-Encoding',
+      });
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const proxy = await startGateway('crocante', `http://127.0.0.1:${(api.address() as AddressInfo).port}`, { http: { rateLimiter: false, trustedOrigins: ['https://app.example.com'] } });
+    try {
+      const evil = await new Client(proxy.url).get('/api/things', { headers: { origin: 'https://evil.example' } });
+      assert.equal(evil.status, 200);
+      for (const h of ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers']) assert.equal(evil.headers.get(h), null, h);
+      const own = await new Client(proxy.url).get('/api/things', { headers: { origin: 'https://app.example.com' } });
+      assert.equal(own.headers.get('access-control-allow-origin'), 'https://app.example.com');
+      assert.equal(own.headers.get('access-control-expose-headers'), 'Retry-After, RateLimit, RateLimit-Policy');
+      assert.equal(own.headers.get('vary'), 'Origin, Accept-Encoding', "both this server's Vary and the API's");
+    } finally {
+      await proxy.close();
+      await new Promise((r) => api.close(r));
+    }
+  });
+
   test('a malformed request pipelined behind a response already streaming does not corrupt it: the connection just closes', async () => {
     // An API that sends its headers at once and its body slowly.
     const slow = createServer((_req, res) => {

@@ -234,6 +234,53 @@ for (const profile of PROFILES) {
       await login(s, spec, email); // the password was not changed
     });
 
+    const preflight = (path: string, origin: string, extra: Record<string, string> = {}) =>
+      new Client(s.url).req('OPTIONS', path, { headers: { origin, 'access-control-request-method': 'POST', ...extra } });
+
+    test('CORS: a trusted Origin may call from the browser with credentials (preflight 204, every answer names it, never *)', async () => {
+      for (const [what, path] of stateChanging()) {
+        const r = await preflight(path, TRUSTED, { 'access-control-request-headers': 'content-type, authorization' });
+        assert.equal(r.status, 204, `${what}: ${r.text}`);
+        assert.equal(r.headers.get('access-control-allow-origin'), TRUSTED);
+        assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+        assert.match(r.headers.get('access-control-allow-methods') ?? '', /\bPOST\b/);
+        assert.equal(r.headers.get('access-control-allow-headers'), 'content-type, authorization');
+        assert.equal(r.headers.get('vary'), 'Origin');
+        assert.deepEqual(r.setCookies, []);
+      }
+      const l = await login(s, spec, email);
+      const r = await new Client(s.url).post(spec.paths.refresh, { headers: { origin: TRUSTED, ...cookieHeader(name, l.refresh) } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('access-control-allow-origin'), TRUSTED);
+      assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+      assert.equal(r.headers.get('vary'), 'Origin', 'a shared cache keeps answers apart by Origin');
+      const refused = await new Client(s.url).post(spec.paths.refresh, { headers: { origin: TRUSTED } });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('access-control-allow-origin'), TRUSTED, 'the page can read why it failed');
+      assert.match(refused.headers.get('access-control-expose-headers') ?? '', /Retry-After/);
+    });
+
+    for (const [label, headers] of hostile.filter(([, h]) => h.origin !== undefined)) {
+      test(`CORS: ${label} is granted nothing: its preflight gets 403 (the browser then sends nothing) and no answer names it`, async () => {
+        const before = snapshot(s);
+        const r = await preflight(spec.paths.logout, headers.origin!, { 'access-control-request-headers': 'content-type' });
+        assert.equal(r.status, 403, r.text);
+        assert.equal(spec.errorCode(r), 'CROSS_SITE_REQUEST');
+        for (const h of ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-methods', 'access-control-allow-headers']) {
+          assert.equal(r.headers.get(h), null, h);
+        }
+        const me = await new Client(s.url).get(spec.paths.me, { headers });
+        assert.equal(me.headers.get('access-control-allow-origin'), null);
+        assert.deepEqual(snapshot(s), before, 'nothing was written');
+      });
+    }
+
+    test('CORS: a preflight asking for a malformed header list is granted no headers', async () => {
+      const r = await preflight(spec.paths.login, TRUSTED, { 'access-control-request-headers': 'content-type, x\u00ff' });
+      assert.equal(r.status, 204);
+      assert.equal(r.headers.get('access-control-allow-headers'), null);
+    });
+
     const friendly: Array<[string, (s: TestServer) => Record<string, string>]> = [
       ['a trusted Origin', () => ({ origin: TRUSTED })],
       ['a trusted Origin in another letter case', () => ({ origin: TRUSTED.toUpperCase() })],

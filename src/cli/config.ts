@@ -35,6 +35,14 @@ const url = (v: string, where: string) => {
     return bad(where, v, 'an http(s) URL such as https://app.example.com');
   }
 };
+/** An origin as browsers send it: scheme, host and a non-default port, nothing else (`https://APP.example.com:443/` is `https://app.example.com`). */
+const origin = (v: string, where: string) => {
+  const u = new URL(url(v, where));
+  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+    return bad(where, v, `an origin (scheme, host and port only) such as ${u.origin}`);
+  }
+  return u.origin;
+};
 const text = (v: string) => v;
 
 export const SERVE_SETTINGS = {
@@ -62,7 +70,7 @@ export const SERVE_SETTINGS = {
   upstreamTokenTtl: { flag: 'upstream-token-ttl', env: 'LATCHKEY_UPSTREAM_TOKEN_TTL', default: String(7 * 86400), help: 'Seconds to keep retrying a revocation whose token expiry is unknown', parse: int(60, 90 * 86400) },
   proxyPrefix: { flag: 'proxy-prefix', env: 'LATCHKEY_PROXY_PREFIX', default: '/api/', help: 'crocante: path prefix proxied to the upstream with the bearer token added', parse: (v: string, where: string) => (v.startsWith('/') ? v : bad(where, v, 'a path starting with /')) },
   sessionKey: { flag: 'session-key', env: 'LATCHKEY_SESSION_KEYS', default: undefined, multiple: true, help: 'crocante: 32-byte base64url key(s) sealing the session cookie, newest first (default: generated, kept in the database)', parse: (v: string, where: string) => (Buffer.from(v, 'base64url').length === 32 ? v : bad(where, '<redacted>', 'a base64url encoding of 32 random bytes, e.g. from: openssl rand -base64 32')) },
-  trustedOrigin: { flag: 'trusted-origin', env: 'LATCHKEY_TRUSTED_ORIGINS', default: undefined, multiple: true, help: 'Origin allowed to POST besides this server (repeat, or comma-separate in the env)', parse: url },
+  trustedOrigin: { flag: 'trusted-origin', env: 'LATCHKEY_TRUSTED_ORIGINS', default: undefined, multiple: true, help: 'Origin of your own web app, allowed to call the API from the browser (CORS with credentials) and to POST (repeat, or comma-separate in the env)', parse: origin },
   trustedProxy: { flag: 'trusted-proxy', env: 'LATCHKEY_TRUSTED_PROXIES', default: undefined, multiple: true, help: 'Proxy IP/CIDR whose X-Forwarded-For is believed (repeatable)', parse: text },
   refreshGrace: { flag: 'refresh-grace', env: 'LATCHKEY_REFRESH_GRACE', default: '10', help: 'Seconds a rotated refresh token still yields the same successor (0 = strict)', parse: int(0, 300) },
   accessTtl: { flag: 'access-ttl', env: 'LATCHKEY_ACCESS_TTL', default: '900', help: 'Access-token lifetime in seconds', parse: int(30, 3600) },

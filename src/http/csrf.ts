@@ -10,7 +10,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * neither header (curl, server-to-server) pass.
  */
 export function csrfGuard(trustedOrigins: readonly string[]) {
-  const trusted = new Set(trustedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+  const trusted = normaliseOrigins(trustedOrigins);
   const refusal = (req: FastifyRequest): HttpProblem | undefined => {
     if (!UNSAFE.has(req.method)) return;
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.toLowerCase() : undefined;
@@ -25,4 +25,9 @@ export function csrfGuard(trustedOrigins: readonly string[]) {
   };
   // A callback hook, not an async one: it runs on every request, and a promise per hook costs a microtask turn.
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => done(refusal(req));
+}
+
+/** Trusted origins as browsers send them in `Origin`: lower case, no trailing slash. */
+export function normaliseOrigins(origins: readonly string[]): ReadonlySet<string> {
+  return new Set(origins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
 }

@@ -11,6 +11,7 @@ import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plug
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { sendProblem, toProblem, type ErrorRenderer } from './basics.js';
 import { createHttpServer, writeClientError } from './transport-errors.js';
+import { corsHook } from './cors.js';
 import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
 export interface BaseServerOptions {
@@ -45,7 +46,9 @@ export const REDACT_PATHS = [
 ];
 
 /** Fastify with logging, `/healthz`, `/metrics`, `/docs` and a profile-shaped 404. */
-async function baseServer(opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; beforeMetrics?: () => Promise<void>; health?: () => object }): Promise<FastifyInstance> {
+async function baseServer(
+  opts: BaseServerOptions & { title: string; error: ErrorRenderer; metrics: Metrics; trustedOrigins?: string[]; beforeMetrics?: () => Promise<void>; health?: () => object },
+): Promise<FastifyInstance> {
   // Root-scope answers: the route scopes' onSend hook, which adds these headers, does not run for them.
   const rootProblem = (problem: HttpProblem, reply: FastifyReply) =>
     sendProblem(opts.error, problem, reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
@@ -67,6 +70,8 @@ async function baseServer(opts: BaseServerOptions & { title: string; error: Erro
   });
   // Requests no route scope claims (an unknown path with a method Fastify reads a body for, say) fail in the profile's envelope too.
   app.setErrorHandler((err, req, reply) => rootProblem(toProblem(err, req), reply));
+  // CORS at the root: a preflight is answered before routing, whatever its path.
+  app.addHook('onRequest', corsHook(opts.trustedOrigins ?? [], rootProblem));
   if (opts.docs !== false) {
     await app.register(swagger, {
       openapi: {

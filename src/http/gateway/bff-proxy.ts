@@ -78,8 +78,12 @@ export function bffProxy(app: FastifyInstance, gw: SealedSessionGateway, opts: B
       }
       reply.code(res.status);
       res.headers.forEach((value, name) => {
-        // fetch already decoded the body, so length and encoding no longer describe it.
-        if (!HOP_BY_HOP.has(name) && name !== 'set-cookie' && name !== 'content-encoding') reply.header(name, value);
+        // fetch already decoded the body, so length and encoding no longer describe it. The API's CORS
+        // answers were for callers of the API: the browser calls this server, whose own policy (`cors.ts`)
+        // decides which origins read what the session's bearer token fetched.
+        if (HOP_BY_HOP.has(name) || name === 'set-cookie' || name === 'content-encoding' || name.startsWith('access-control-')) return;
+        if (name === 'vary' && reply.hasHeader('vary')) value = `${String(reply.getHeader('vary'))}, ${value}`;
+        reply.header(name, value);
       });
       return reply.send(res.body ? stallGuard(Readable.fromWeb(res.body as any), opts.timeoutMs, () => upstream.abort()) : '');
     });
