@@ -13,8 +13,8 @@ import type { ServerOptions } from '../src/http/server.js';
 
 /** The profiles' published limits. */
 const LIMITS = {
-  native: { logout: { points: 60, window: 60 }, refresh: { points: 120, window: 60 }, login: { points: 30, window: 300 }, loginAccount: { points: 10, window: 900 } },
-  biore: { logout: { points: 60, window: 3600 }, refresh: { points: 120, window: 60 }, login: { points: 30, window: 300 }, loginAccount: { points: 10, window: 900 } },
+  native: { logout: { points: 60, window: 60 }, refresh: { points: 120, window: 60 }, login: { points: 30, window: 300 }, loginAccount: { points: 10, window: 900 }, loginAccountAll: { points: 100, window: 3600 } },
+  biore: { logout: { points: 60, window: 3600 }, refresh: { points: 120, window: 60 }, login: { points: 30, window: 300 }, loginAccount: { points: 10, window: 900 }, loginAccountAll: { points: 100, window: 3600 } },
 } as const;
 
 async function withServer(profile: string, http: Partial<ServerOptions>, fn: (s: TestServer) => Promise<void>) {
@@ -104,21 +104,59 @@ for (const profile of PROFILES) {
       });
     });
 
-    test(`login allows ${lim.loginAccount.points} attempts per account from any number of IPs, then 429 for that account only`, async () => {
+    test(`login allows ${lim.loginAccount.points} attempts per account from one network, then 429 for that account from that network only: the owner elsewhere still signs in`, async () => {
       await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
         await register(s, spec, 'victim@example.com');
         await register(s, spec, 'bystander@example.com');
         for (let i = 0; i < lim.loginAccount.points; i++) {
-          const r = await new Client(s.url).post(spec.paths.login, { json: { email: 'victim@example.com', password: `guess ${i}` }, headers: xff(`203.0.113.${i + 1}`) });
+          const r = await new Client(s.url).post(spec.paths.login, { json: { email: 'victim@example.com', password: `guess ${i}` }, headers: xff('203.0.113.66') });
           assert.equal(r.status, 401, `guess ${i}`);
         }
-        const over = await new Client(s.url).post(spec.paths.login, { json: { email: 'VICTIM@example.com', password: PASSWORD }, headers: xff('198.51.100.77') });
-        assert429(spec, over, lim.loginAccount.window, 'login over the account limit (from a fresh IP, email in other case)');
-        const other = await new Client(s.url).post(spec.paths.login, { json: { email: 'bystander@example.com', password: PASSWORD }, headers: xff('198.51.100.77') });
-        assert.equal(other.status, 200, 'another account from the same IP is not limited');
-        const hit = (await s.latchkey.store.queryAudit({ event: 'ratelimit.hit' })).find((a) => a.ip === '198.51.100.77');
+        const over = await new Client(s.url).post(spec.paths.login, { json: { email: 'VICTIM@example.com', password: PASSWORD }, headers: xff('203.0.113.66') });
+        assert429(spec, over, lim.loginAccount.window, 'login over the account limit from that network (email in other case)');
+        const ipv6 = await new Client(s.url).post(spec.paths.login, { json: { email: 'victim@example.com', password: PASSWORD }, headers: xff('::ffff:203.0.113.66') });
+        assert.equal(ipv6.status, 429, 'the IPv4-mapped form of the address is the same client');
+        const owner = await new Client(s.url).post(spec.paths.login, { json: { email: 'victim@example.com', password: PASSWORD }, headers: xff('198.51.100.77') });
+        assert.equal(owner.status, 200, 'the owner, on another network, is not locked out');
+        const other = await new Client(s.url).post(spec.paths.login, { json: { email: 'bystander@example.com', password: PASSWORD }, headers: xff('203.0.113.66') });
+        assert.equal(other.status, 200, 'another account from the same network is not limited');
+        const hit = (await s.latchkey.store.queryAudit({ event: 'ratelimit.hit' })).find((a) => a.ip === '203.0.113.66');
         assert.ok(hit, 'the rate-limit hit is audited');
         assert.deepEqual(hit.detail, { bucket: 'loginAccount' });
+      });
+    });
+
+    test(`login stops guessing spread over many networks at ${lim.loginAccountAll.points} attempts per account, then 429 for that account everywhere`, async () => {
+      await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
+        await register(s, spec, 'target@example.com');
+        await register(s, spec, 'bystander@example.com');
+        for (let batch = 0; batch < lim.loginAccountAll.points / 10; batch++) {
+          const guesses = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              new Client(s.url).post(spec.paths.login, { json: { email: 'target@example.com', password: `guess ${batch}.${i}` }, headers: xff(`198.18.${batch}.${i + 1}`) }),
+            ),
+          );
+          assert.deepEqual([...new Set(guesses.map((r) => r.status))], [401]);
+        }
+        const over = await new Client(s.url).post(spec.paths.login, { json: { email: 'target@example.com', password: PASSWORD }, headers: xff('192.0.2.99') });
+        assert429(spec, over, lim.loginAccountAll.window, 'login over the account-wide limit, from a network never seen');
+        assert.deepEqual(over.setCookies, [], 'no session is issued');
+        const other = await new Client(s.url).post(spec.paths.login, { json: { email: 'bystander@example.com', password: PASSWORD }, headers: xff('192.0.2.99') });
+        assert.equal(other.status, 200, 'other accounts are not limited');
+        const hit = (await s.latchkey.store.queryAudit({ event: 'ratelimit.hit' })).find((a) => a.ip === '192.0.2.99');
+        assert.deepEqual(hit?.detail, { bucket: 'loginAccountAll' });
+      });
+    });
+
+    test('an IPv6 client is limited by its /56: addresses inside it share a limit, the next /56 has its own', async () => {
+      await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
+        for (let i = 0; i < lim.logout.points; i++) {
+          // Any address a subscriber can take inside its prefix, written in any of IPv6's spellings.
+          const addr = i % 3 === 0 ? `2001:db8:abcd:12${(i % 16).toString(16)}::${i + 1}` : i % 3 === 1 ? `2001:DB8:ABCD:0134:0:0:0:${(i + 1).toString(16)}` : `2001:db8:abcd:1ff:${i}::1`;
+          spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: xff(addr) }));
+        }
+        assert429(spec, await new Client(s.url).post(spec.paths.logout, { headers: xff('2001:db8:abcd:100:dead:beef:0:1') }), lim.logout.window, 'another address in the same /56');
+        spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: xff('2001:db8:abcd:200::1') }));
       });
     });
 

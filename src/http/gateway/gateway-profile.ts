@@ -16,13 +16,14 @@ export interface GatewayProfile {
   cookie(env: ProfileEnv): CookieSpec;
   /** Default upstream endpoints, relative to `--upstream`. */
   upstream: { login: string; refresh: string | null; logout: string };
-  limits: Record<'login' | 'loginAccount' | 'refresh' | 'logout', RateLimitRule>;
+  limits: Record<'login' | 'loginAccount' | 'loginAccountAll' | 'refresh' | 'logout', RateLimitRule>;
   error: ErrorRenderer;
 }
 
 export const GATEWAY_LIMITS = {
   login: { points: 30, windowSeconds: 300 },
   loginAccount: { points: 10, windowSeconds: 900 },
+  loginAccountAll: { points: 100, windowSeconds: 3600 },
   refresh: { points: 120, windowSeconds: 60 },
   logout: { points: 60, windowSeconds: 60 },
 } as const;

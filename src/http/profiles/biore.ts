@@ -21,6 +21,7 @@ export const bioreProfile: Profile = {
     register: { points: 10, windowSeconds: 3600 },
     login: { points: 30, windowSeconds: 300 },
     loginAccount: { points: 10, windowSeconds: 900 },
+    loginAccountAll: { points: 100, windowSeconds: 3600 },
     refresh: { points: 120, windowSeconds: 60 },
     logout: { points: 60, windowSeconds: 3600 },
   },

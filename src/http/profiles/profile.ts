@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js';
 export type ProfileName = 'native' | 'biore' | 'judicial' | 'crocante';
 export const PROFILE_NAMES: readonly ProfileName[] = ['native', 'biore', 'judicial', 'crocante'];
 
-export type LimitBucket = 'register' | 'login' | 'loginAccount' | 'refresh' | 'logout';
+export type LimitBucket = 'register' | 'login' | 'loginAccount' | 'loginAccountAll' | 'refresh' | 'logout';
 
 export interface ProfileEnv {
   /** Cookies get `Secure` (and `__Host-`/`__Secure-` names where the profile uses them). */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteKit } from '../kit.js';
+import { limitLogin } from '../rate-limit.js';
 import { credentialsBody, registerBody } from './schemas.js';
 import { normaliseEmail } from '../../core/authority/register.js';
 
@@ -15,8 +16,7 @@ export function loginRoutes(app: FastifyInstance, kit: RouteKit): void {
 
   app.post(profile.paths.login, { schema: { tags: ['auth'], summary: 'Sign in: issues a new session and refresh cookie', body: credentialsBody } }, async (req, reply) => {
     const body = req.body as { email: unknown; password: unknown };
-    await kit.limit(req, reply, 'login');
-    await kit.limit(req, reply, 'loginAccount', `acct:${safeEmail(body.email)}`);
+    await limitLogin(kit.limit, req, reply, safeEmail(body.email));
     const issued = await latchkey.authority.login(body, kit.context(req));
     kit.setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt);
     return kit.ok(reply, 200, profile.views.tokens(issued, latchkey.authority.deps.clock.now()));
