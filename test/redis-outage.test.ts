@@ -9,6 +9,8 @@ import { tempDir } from './helpers/server.js';
 import { Client, signUpAndIn } from './helpers/client.js';
 import { eventually } from './helpers/stub-upstream.js';
 import { CuttableProxy } from './helpers/cuttable-proxy.js';
+import { createRemoteVerifier, type RemoteVerifier } from '../src/runtime/remote-verifier.js';
+import { Redis } from 'ioredis';
 
 const why = await servicesProblem({ pg: true, redis: true });
 
@@ -23,7 +25,7 @@ describe('Redis down', { skip: why ?? false }, () => {
   });
 
   /** A native-profile node on the test schema whose Redis connection runs through a proxy the test can cut or freeze. */
-  async function nodeBehindProxy(redisPrefix: string, journal: string) {
+  async function nodeBehindProxy(redisPrefix: string, journal: string, revocationPollMs = 3_600_000) {
     const r = new URL(REDIS_URL);
     const proxy = new CuttableProxy({ host: r.hostname, port: Number(r.port || 6379) });
     await proxy.open();
@@ -32,7 +34,7 @@ describe('Redis down', { skip: why ?? false }, () => {
       redis: `redis://127.0.0.1:${proxy.port}`,
       redisPrefix,
       journalPath: `${tmp.dir}/${journal}`,
-      revocationPollMs: 3_600_000,
+      revocationPollMs,
     });
     const app = await buildServer(lk, { profile: nativeProfile, logLevel: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -116,5 +118,82 @@ describe('Redis down', { skip: why ?? false }, () => {
       await proxy.cut();
       await dropRedisPrefix(hungPrefix);
     }
+  });
+
+  describe('the Redis revocation set stays complete for verifiers outside the cluster (createRemoteVerifier), which have no database', () => {
+    const remotes: RemoteVerifier[] = [];
+    const remote = async (lk: { jwks(): { keys: any[] }; issuer: string; audience: string }, redisPrefix: string) => {
+      const v = await createRemoteVerifier({ jwks: lk.jwks().keys, issuer: lk.issuer, audience: lk.audience, redis: REDIS_URL, redisPrefix });
+      remotes.push(v);
+      return v;
+    };
+    const refuses = (v: RemoteVerifier, token: string) => v.verify(token).then(() => false, () => true);
+    const stop = async (n: { app: { close(): Promise<unknown> }; lk: { close(): Promise<void> }; proxy: CuttableProxy }, redisPrefix: string) => {
+      await n.app.close();
+      await n.lk.close();
+      await n.proxy.cut();
+      await dropRedisPrefix(redisPrefix);
+    };
+    after(async () => {
+      for (const v of remotes) await v.close();
+    });
+
+    test('a logout whose publish failed (Redis unreachable from that node) reaches the verifier once Redis answers that node again', async () => {
+      const p = `${uniqueName('lkowe')}:`;
+      const { proxy, lk, app, url, metric } = await nodeBehindProxy(p, 'j5.db');
+      try {
+        const v = await remote(lk, p);
+        const c = new Client(url);
+        const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'owed@example.com');
+        assert.equal(await refuses(v, access), false);
+        await proxy.cut();
+        await eventually(() => lk.health().redis === 'down', 5000, 'the node to notice');
+        assert.equal((await c.post('/auth/logout')).status, 200);
+        assert.ok((await metric('latchkey_revocation_publish_failures_total')) >= 1, 'the failed publish is counted');
+        assert.ok((await metric('latchkey_revocations_owed')) >= 1, 'and owed (with any revocation of earlier tests this Redis prefix never had)');
+        await proxy.open();
+        await eventually(() => refuses(v, access), 10_000, 'the verifier to refuse the token');
+        await eventually(async () => (await metric('latchkey_revocations_owed')) === 0, 5000, 'nothing owed');
+      } finally {
+        await stop({ app, lk, proxy }, p);
+      }
+    });
+
+    test('a Redis that lost its revoked set (restarted empty) is filled again by a node that reconnects: a verifier started afterwards refuses the token', async () => {
+      const p = `${uniqueName('lkrefill')}:`;
+      const { proxy, lk, app, url } = await nodeBehindProxy(p, 'j6.db');
+      const admin = new Redis(REDIS_URL);
+      try {
+        await eventually(() => lk.health().revocationBus === 'healthy', 5000, 'the bus to be healthy');
+        const c = new Client(url);
+        const access = await signUpAndIn(c, { register: '/auth/register', login: '/auth/login' }, 'refill@example.com');
+        assert.equal((await c.post('/auth/logout')).status, 200);
+        const sid = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()).sid as string;
+        await eventually(async () => (await admin.zscore(`${p}revoked`, sid)) !== null, 5000, 'the logout in the set');
+        // Redis restarts with nothing (no persistence): its connections drop, and the set is gone.
+        await proxy.cut();
+        await admin.del(`${p}revoked`);
+        await proxy.open();
+        await eventually(async () => (await admin.zscore(`${p}revoked`, sid)) !== null, 10_000, 'the node to fill the set again');
+        assert.equal(await refuses(await remote(lk, p), access), true, 'a verifier that starts now learns of the logout');
+      } finally {
+        admin.disconnect();
+        await stop({ app, lk, proxy }, p);
+      }
+    });
+
+    test('a revocation only the database knows (made without Redis) is sent by a node that reads it there, so verifiers refuse the token', async () => {
+      const p = `${uniqueName('lkdbonly')}:`;
+      const { proxy, lk, app, url } = await nodeBehindProxy(p, 'j7.db', 200);
+      try {
+        const v = await remote(lk, p);
+        const access = await signUpAndIn(new Client(url), { register: '/auth/register', login: '/auth/login' }, 'dbonly@example.com');
+        assert.equal(await refuses(v, access), false);
+        await revokeAllElsewhere('dbonly@example.com', 'j8.db');
+        await eventually(() => refuses(v, access), 10_000, 'the verifier to refuse the token');
+      } finally {
+        await stop({ app, lk, proxy }, p);
+      }
+    });
   });
 });

@@ -32,6 +32,8 @@ export function createMetrics() {
     revocationSet: new Gauge({ name: 'latchkey_revocation_set_size', help: 'Revoked sessions this node remembers', registers: [registry] }),
     redisUp: new Gauge({ name: 'latchkey_redis_up', help: '1 when Redis is reachable, 0 when not (absent when no Redis is configured)', registers: [registry] }),
     revocationBusHealthy: new Gauge({ name: 'latchkey_revocation_bus_healthy', help: '1 when cross-node revocations are live; 0 while checks fall back to the database', registers: [registry] }),
+    revocationPublishFailures: new Counter({ name: 'latchkey_revocation_publish_failures_total', help: 'Revocations this node could not publish to Redis at once (each is sent again when Redis answers)', registers: [registry] }),
+    revocationsOwed: new Gauge({ name: 'latchkey_revocations_owed', help: 'Revocations Redis may lack, waiting to be sent again (0 when Redis has every one this node knows)', registers: [registry] }),
     rateLimitFallbacks: new Counter({ name: 'latchkey_rate_limit_fallbacks_total', help: 'Rate-limit decisions made per node because Redis was unreachable', registers: [registry] }),
     upstreamRevocations: new Counter({ name: 'latchkey_upstream_revocations_total', help: 'Upstream revocation attempts by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] }),
     databaseDown: new Gauge({ name: 'latchkey_database_down', help: '1 while this node knows its database server to be down and journals logouts (absent on SQLite)', registers: [registry] }),

@@ -102,6 +102,7 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
   const metrics = opts.metrics ?? createMetrics();
   const rateLimiter = opts.rateLimiter ?? defaultLimiter(latchkey);
   let countedFallbacks = 0;
+  let countedPublishFailures = 0;
   const app = await baseServer({
     ...opts,
     title: `Latchkey (${opts.profile.name} profile)`,
@@ -111,7 +112,13 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
     beforeMetrics: async () => {
       metrics.revocationSet.set(latchkey.revocations.size);
       const h = latchkey.health();
-      if (h.redis !== 'none') metrics.redisUp.set(h.redis === 'up' ? 1 : 0);
+      if (h.redis !== 'none') {
+        metrics.redisUp.set(h.redis === 'up' ? 1 : 0);
+        const backlog = latchkey.busBacklog();
+        metrics.revocationsOwed.set(backlog.owed);
+        metrics.revocationPublishFailures.inc(backlog.failedPublishes - countedPublishFailures);
+        countedPublishFailures = backlog.failedPublishes;
+      }
       metrics.revocationBusHealthy.set(h.revocationBus === 'healthy' ? 1 : 0);
       if (latchkey.journal) {
         metrics.databaseDown.set(h.database === 'down' ? 1 : 0);

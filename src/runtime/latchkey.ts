@@ -64,6 +64,8 @@ export interface Latchkey {
   health(): { redis: 'up' | 'down' | 'none'; revocationBus: 'healthy' | 'degraded'; database?: 'up' | 'down' };
   /** Logouts journaled on this node while the database was down (PostgreSQL deployments), else null. */
   journal: JournalReplayer | null;
+  /** Revocations the bus failed to publish since start, and those still owed to it (sent again when it answers). */
+  busBacklog(): { failedPublishes: number; owed: number };
   /** Subscribes to every committed revocation (metrics, a revocation bus). */
   onRevoked(listener: (ids: string[], reason: string) => void): void;
   close(): Promise<void>;
@@ -106,7 +108,10 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     opts.bus ??
     (redis ? new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log }) : store.dialect === 'sqlite' ? inProcessBus : { ...inProcessBus, healthy: () => false });
   const revocations = new RevocationSet(clock, retainMs);
-  await bus.start((ids) => revocations.add(ids));
+  await bus.start(
+    (ids) => revocations.add(ids),
+    () => revocations.entries(),
+  );
   const verifier = await createVerifier({
     keys: [key.publicJwk],
     issuer,
@@ -116,7 +121,12 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     // While the bus may have missed revocations, every verification asks the database.
     fallback: { degraded: () => !bus.healthy(), isRevoked: async (sid) => !isLiveRow(await store.findSession(sid), clock.now()) },
   });
-  const sync = new RevocationSync(store, revocations, { lookbackMs: retainMs, intervalMs: opts.revocationPollMs ?? 1000, now: () => clock.now() });
+  const sync = new RevocationSync(store, revocations, {
+    lookbackMs: retainMs,
+    intervalMs: opts.revocationPollMs ?? 1000,
+    now: () => clock.now(),
+    onLearnt: bus.learnt && ((entries) => bus.learnt!(entries)),
+  });
   await sync.catchUp();
   sync.start();
 
@@ -146,6 +156,7 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
       ...(outage ? { database: outage.down ? ('down' as const) : ('up' as const) } : {}),
     }),
     journal: replayer,
+    busBacklog: () => ({ failedPublishes: bus.failedPublishes ?? 0, owed: bus.owedCount?.() ?? 0 }),
     async close() {
       await replayer?.stop();
       journal?.close();

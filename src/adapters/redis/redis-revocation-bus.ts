@@ -6,6 +6,14 @@ import { RESPONSIVE, UNRESPONSIVE, redisUsable, whenReady } from './redis-client
  * Revocations across nodes: each is added to a sorted set (score = when its
  * last access token expires) and published. A node that starts or reconnects
  * reads the whole live set before it reports itself healthy again.
+ *
+ * The set is also what verifiers outside the cluster read (`createRemoteVerifier`),
+ * and they have no database to fall back on, so a node keeps the set complete:
+ * a revocation Redis may lack is *owed* and sent again (ZADD and PUBLISH) until
+ * Redis has it. Owed are a publish that failed, a revocation this node read from
+ * the database that no node published within `settleMs` (the CLI without
+ * `--redis`, a node that crashed between commit and publish), and, after a
+ * reconnect, whatever this node knows that the set lacks (a Redis restarted empty).
  */
 export class RedisRevocationBus implements RevocationBus {
   private readonly sub: Redis;
@@ -15,12 +23,23 @@ export class RedisRevocationBus implements RevocationBus {
   private subscribing: Promise<void> | undefined;
   private started = false;
   private onRevoked: (ids: string[]) => void = () => undefined;
-  /** Publishes that failed (Redis down): counted for /metrics. */
+  /** Revocations whose publish failed (Redis down), since start: counted for /metrics. */
   failedPublishes = 0;
+  /** Revocations Redis may lack: id → when its access tokens expire, and when to send it. */
+  private readonly owed = new Map<string, { until: number; dueAt: number }>();
+  private settling: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private known: (() => Iterable<[string, number]>) | undefined;
 
   constructor(
     private readonly pub: Redis,
-    private readonly opts: { prefix?: string; now?: () => number; log?: { warn(obj: object, msg: string): void } } = {},
+    private readonly opts: {
+      prefix?: string;
+      now?: () => number;
+      log?: { warn(obj: object, msg: string): void };
+      /** How long a revocation read from the database may wait for its own publish before this node sends it (default 2 s). */
+      settleMs?: number;
+    } = {},
   ) {
     const prefix = opts.prefix ?? 'latchkey:';
     this.setKey = `${prefix}revoked`;
@@ -39,7 +58,10 @@ export class RedisRevocationBus implements RevocationBus {
       if (channel !== this.channel) return;
       try {
         const ids = JSON.parse(message);
-        if (Array.isArray(ids)) this.onRevoked(ids.filter((x) => typeof x === 'string'));
+        if (!Array.isArray(ids)) return;
+        const mine = ids.filter((x) => typeof x === 'string');
+        for (const id of mine) this.owed.delete(id);
+        this.onRevoked(mine);
       } catch {
         // Not ours; ignore.
       }
@@ -50,9 +72,18 @@ export class RedisRevocationBus implements RevocationBus {
     return this.opts.now?.() ?? Date.now();
   }
 
-  async start(onRevoked: (ids: string[]) => void): Promise<void> {
+  /**
+   * `known` (nodes only, not read-only verifiers): every revocation this node knows, with when
+   * its access tokens expire; after a catch-up, those the set lacks are sent again.
+   */
+  async start(onRevoked: (ids: string[]) => void, known?: () => Iterable<[string, number]>): Promise<void> {
     this.onRevoked = onRevoked;
+    this.known = known;
     this.started = true;
+    if (known) {
+      this.timer = setInterval(() => void this.settle(), Math.max(250, (this.opts.settleMs ?? 2000) / 2));
+      this.timer.unref();
+    }
     // The subscriber queues nothing while offline, so subscribe once it is connected;
     // ioredis re-subscribes by itself after every reconnect. A node whose Redis is
     // down starts anyway, unhealthy, and subscribes when Redis comes up (see `resume`).
@@ -83,6 +114,13 @@ export class RedisRevocationBus implements RevocationBus {
       const ids = await this.pub.zrangebyscore(this.setKey, this.now(), '+inf');
       if (ids.length) this.onRevoked(ids);
       this.caughtUp = true;
+      if (this.known) {
+        const inRedis = new Set(ids);
+        for (const id of inRedis) this.owed.delete(id);
+        const now = this.now();
+        for (const [id, until] of this.known()) if (!inRedis.has(id) && until > now && !this.owed.has(id)) this.owed.set(id, { until, dueAt: now });
+        void this.settle();
+      }
     } catch (err) {
       this.opts.log?.warn({ err: String(err) }, 'revocation catch-up from redis failed; retrying');
       setTimeout(() => void (this.subscribing && this.catchUp()), 500).unref();
@@ -92,18 +130,63 @@ export class RedisRevocationBus implements RevocationBus {
   async publish(ids: string[], until: number): Promise<void> {
     if (ids.length === 0) return;
     try {
-      const args: Array<string | number> = [];
-      for (const id of ids) args.push(until, id);
-      await this.pub
-        .multi()
-        .zadd(this.setKey, ...args)
-        .zremrangebyscore(this.setKey, '-inf', this.now())
-        .publish(this.channel, JSON.stringify(ids))
-        .exec();
+      await this.send(ids.map((id) => [id, until]));
+      if (this.owed.size) for (const id of ids) this.owed.delete(id);
     } catch (err) {
-      this.failedPublishes++;
-      this.opts.log?.warn({ err: String(err), count: ids.length }, 'could not publish revocations to redis; other nodes will read them from the database');
+      this.failedPublishes += ids.length;
+      const dueAt = this.now();
+      for (const id of ids) this.owed.set(id, { until, dueAt });
+      this.opts.log?.warn({ err: String(err), count: ids.length }, 'could not publish revocations to redis; other nodes read them from the database, and they are sent again when redis answers');
     }
+  }
+
+  /** Revocations this node read from the database: sent after `settleMs` unless a publish delivers them first. */
+  learnt(ids: Iterable<[string, number]>): void {
+    const dueAt = this.now() + (this.opts.settleMs ?? 2000);
+    for (const [id, until] of ids) if (!this.owed.has(id)) this.owed.set(id, { until, dueAt });
+  }
+
+  /** Revocations owed to Redis and not sent yet. */
+  owedCount(): number {
+    return this.owed.size;
+  }
+
+  /** Sends what is owed and due, in batches; what fails stays owed for the next round. */
+  private settle(): Promise<void> {
+    // Cleared once settled, outside the body: a body that returns at once must not leave a settled promise behind.
+    return (this.settling ??= this.sendOwed().finally(() => (this.settling = undefined)));
+  }
+
+  private async sendOwed(): Promise<void> {
+    try {
+      if (this.owed.size === 0 || !redisUsable(this.pub)) return;
+      const now = this.now();
+      const due: Array<[string, number]> = [];
+      for (const [id, o] of this.owed) {
+        if (o.until <= now) this.owed.delete(id);
+        else if (o.dueAt <= now) due.push([id, o.until]);
+      }
+      for (let i = 0; i < due.length; i += 1000) {
+        const batch = due.slice(i, i + 1000);
+        await this.send(batch);
+        for (const [id] of batch) this.owed.delete(id);
+      }
+    } catch (err) {
+      this.opts.log?.warn({ err: String(err), owed: this.owed.size }, 'could not send owed revocations to redis; retrying');
+    }
+  }
+
+  private async send(entries: Array<[string, number]>): Promise<void> {
+    const args: Array<string | number> = [];
+    for (const [id, until] of entries) args.push(until, id);
+    const replies = await this.pub
+      .multi()
+      .zadd(this.setKey, ...args)
+      .zremrangebyscore(this.setKey, '-inf', this.now())
+      .publish(this.channel, JSON.stringify(entries.map(([id]) => id)))
+      .exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error('redis discarded the transaction');
   }
 
   healthy(): boolean {
@@ -111,6 +194,7 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     this.sub.disconnect();
   }
 }

@@ -41,6 +41,11 @@ export class RevocationSet {
     for (const [id, until] of this.revoked) if (until <= now) this.revoked.delete(id);
   }
 
+  /** Every entry: session id and when its last access token expires. */
+  entries(): IterableIterator<[string, number]> {
+    return this.revoked.entries();
+  }
+
   get size(): number {
     return this.revoked.size;
   }

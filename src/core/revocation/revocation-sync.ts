@@ -13,7 +13,13 @@ export class RevocationSync {
   constructor(
     private readonly store: SessionStore,
     private readonly set: RevocationSet,
-    private readonly opts: { lookbackMs: number; intervalMs: number; now: () => number },
+    private readonly opts: {
+      lookbackMs: number;
+      intervalMs: number;
+      now: () => number;
+      /** Rows this node had not heard of (id, when its access tokens expire): no bus brought them. */
+      onLearnt?: (entries: Array<[string, number]>) => void;
+    },
   ) {
     this.cursor = opts.now() - opts.lookbackMs;
   }
@@ -28,7 +34,12 @@ export class RevocationSync {
     let since = this.cursor;
     for (let page = 0; page < 10_000; page++) {
       const rows = await this.store.revokedSince(since, 5000, afterId);
-      for (const r of rows) this.set.add([r.id], r.revokedAt);
+      const learnt: Array<[string, number]> = [];
+      for (const r of rows) {
+        if (this.opts.onLearnt && !this.set.has(r.id)) learnt.push([r.id, r.revokedAt + this.opts.lookbackMs]);
+        this.set.add([r.id], r.revokedAt);
+      }
+      if (learnt.length) this.opts.onLearnt!(learnt);
       total += rows.length;
       if (rows.length < 5000) break;
       const last = rows[rows.length - 1]!;
