@@ -75,6 +75,7 @@ describe('latchkey CLI: bad settings', () => {
     ['a malformed --db', ['serve', '--db', 'mysql://x'], {}, /--db "mysql:\/\/x" is not valid: expected sqlite:PATH or postgres/],
     ['a malformed --trusted-origin', ['serve', '--trusted-origin', 'not a url'], {}, /--trusted-origin "not a url" is not valid: expected an http\(s\) URL/],
     ['a --trusted-origin with a path (no browser sends one)', ['serve', '--trusted-origin', 'https://app.example.com/app'], {}, /--trusted-origin "https:\/\/app.example.com\/app" is not valid: expected an origin \(scheme, host and port only\) such as https:\/\/app.example.com/],
+    ['a wildcard --trusted-origin (origins are listed one by one)', ['serve', '--trusted-origin', 'https://*.bio.re'], {}, /--trusted-origin "https:\/\/\*\.bio\.re" is not valid: expected an origin/],
     ['an unknown flag', ['serve', '--bogus'], {}, /Unknown option '--bogus'/],
     ['an unknown command', ['frobnicate'], {}, /unknown command "frobnicate"/],
     ['a bad --limit', ['audit', '--limit', '0'], {}, /--limit "0" is not valid/],

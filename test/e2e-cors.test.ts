@@ -84,7 +84,13 @@ describe('biore API called from another origin of the same site (seed 004 fetch 
     assert.ok(cookie);
 
     const page = await open(stranger);
-    assert.match(String(await login(page)), /TypeError/, 'the browser refused the call after the preflight');
+    // Every POST to the login route the server saw, whatever its answer.
+    const logins = async () =>
+      [...(await (await fetch(s.url + '/metrics')).text()).matchAll(/^latchkey_http_requests_total\{method="POST",route="\/api\/v1\/auth\/login",status="\d+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const before = await logins();
+    assert.ok(before >= 1, 'the trusted login above is counted');
+    assert.match(String(await login(page)), /TypeError/, 'the browser refused the call');
+    assert.equal(await logins(), before, 'after the refused preflight, the browser never sent the login');
     assert.equal(await liveSessions(), 1, 'no session was created');
     // A logout is a simple request, sent without a preflight: the CSRF guard refuses it (403) and the page cannot read it.
     assert.match(String(await seedLogout(page)), /TypeError/);

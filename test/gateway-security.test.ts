@@ -120,6 +120,42 @@ for (const profile of ['judicial', 'crocante'] as const) {
       }
     });
 
+    test('login is limited per account under whichever identifier field the upstream reads, in any letter case; a decoy field beside it does not dodge the limit', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url);
+      try {
+        const signIn = (body: object) => new Client(gw.url).post('/api/auth/login', { json: { ...body, password: 'secret' } });
+        for (let i = 0; i < 10; i++) assert.equal((await signIn({ username: 'Victim' })).status, 200);
+        const over = await signIn({ USERNAME: ' victim ' });
+        assert.equal(over.status, 429, over.text);
+        assert.equal(over.headers.get('ratelimit-policy'), '30;w=300, 10;w=900');
+        for (let i = 0; i < 10; i++) assert.equal((await signIn({ email: `decoy${i}@example.com`, Email: 'target@example.com' })).status, 200);
+        assert.equal((await signIn({ email: 'target@example.com' })).status, 429, 'the decoys counted against the account the upstream may read');
+        const [hit] = await gw.runtime.store.queryAudit({ event: 'ratelimit.hit', limit: 1 });
+        assert.deepEqual(hit?.detail, { bucket: 'loginAccount' });
+        const many = await signIn({ email: 'a@example.com', Email: 'b@example.com', EMAIL: 'c@example.com', login: 'd' });
+        assert.equal(many.status, 400, 'a sign-in naming four accounts');
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
+    test('a login naming no account field is limited per network only, not under one account key shared by every such request', async () => {
+      const up = await new StubUpstream().start();
+      const gw = await startGateway(profile, up.url);
+      try {
+        for (let i = 0; i < 12; i++) {
+          const r = await new Client(gw.url).post('/api/auth/login', { json: { phone: `+3460000000${i}`, password: 'secret' } });
+          assert.equal(r.status, 200, r.text);
+          assert.equal(r.headers.get('ratelimit-policy'), '30;w=300');
+        }
+      } finally {
+        await gw.close();
+        await up.down();
+      }
+    });
+
     test('no token or cookie value ever appears in an audit row, and responses carrying tokens are no-store', async () => {
       const up = await new StubUpstream().start();
       const gw = await startGateway(profile, up.url, { http: { rateLimiter: false } });

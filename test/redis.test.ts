@@ -9,7 +9,10 @@ import { createLatchkey, type Latchkey } from '../src/runtime/latchkey.js';
 import { createRemoteVerifier } from '../src/runtime/remote-verifier.js';
 import { PG_URL, REDIS_URL, dropRedisPrefix, dropSchema, servicesProblem, uniqueName } from './helpers/services.js';
 import { eventually } from './helpers/stub-upstream.js';
-import { PASSWORD } from './helpers/client.js';
+import { Client, PASSWORD } from './helpers/client.js';
+import { StubUpstream } from './helpers/stub-upstream.js';
+import { tempDir } from './helpers/server.js';
+import { BIN, spawnUntil, type Spawned } from './helpers/spawn.js';
 
 const why = await servicesProblem({ pg: true, redis: true });
 const ctx = { ip: '127.0.0.1', userAgent: 'redis-test' };
@@ -40,6 +43,28 @@ describe('Redis: shared limits and cross-node revocation', { skip: why ?? false 
     const blocked = results.find((r) => !r.allowed)!;
     assert.ok(Number.isInteger(blocked.resetSeconds) && blocked.resetSeconds >= 1);
     assert.equal(a.fallbacks + b.fallbacks, 0);
+  });
+
+  test('gateway nodes (latchkey serve --profile judicial --redis) share their limits: 60 logouts a minute per client across two nodes', async () => {
+    const prefix = `${uniqueName('lkgwrl')}:`;
+    prefixes.push(prefix);
+    const tmp = tempDir();
+    const up = await new StubUpstream().start();
+    const nodes: Spawned[] = [];
+    try {
+      for (const n of [1, 2]) {
+        nodes.push(
+          await spawnUntil(process.execPath, [BIN, 'serve', '--profile', 'judicial', '--port', '0', '--upstream', up.url, '--db', `sqlite:${tmp.dir}/gw${n}.db`, '--journal', `${tmp.dir}/j${n}.db`, '--redis', REDIS_URL, '--redis-prefix', prefix, '--log-level', 'warn']),
+        );
+      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 61; i++) statuses.push((await new Client(nodes[i % 2]!.url).post('/api/auth/logout')).status);
+      assert.deepEqual([statuses.slice(0, 60).every((x) => x === 200), statuses[60]], [true, 429], statuses.join(' '));
+    } finally {
+      for (const n of nodes) await n.stop();
+      await up.down();
+      tmp.cleanup();
+    }
   });
 
   test('with Redis unreachable, limits fall back to each node and the fallbacks are counted', async () => {

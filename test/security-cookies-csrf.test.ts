@@ -243,7 +243,7 @@ for (const profile of PROFILES) {
         assert.equal(r.status, 204, `${what}: ${r.text}`);
         assert.equal(r.headers.get('access-control-allow-origin'), TRUSTED);
         assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
-        assert.match(r.headers.get('access-control-allow-methods') ?? '', /\bPOST\b/);
+        assert.match(r.headers.get('access-control-allow-methods') ?? '', /\bPOST\b.*\bOPTIONS\b/);
         assert.equal(r.headers.get('access-control-allow-headers'), 'content-type, authorization');
         assert.equal(r.headers.get('vary'), 'Origin');
         assert.deepEqual(r.setCookies, []);
@@ -274,6 +274,13 @@ for (const profile of PROFILES) {
         assert.deepEqual(snapshot(s), before, 'nothing was written');
       });
     }
+
+    test('CORS: an error raised before routing (a malformed path) is readable by the trusted page too', async () => {
+      const r = await new Client(s.url).get(`${spec.paths.me}/%E0%A4%A`, { headers: { origin: TRUSTED } });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.headers.get('access-control-allow-origin'), TRUSTED);
+      assert.equal(r.headers.get('vary'), 'Origin');
+    });
 
     test('CORS: a preflight asking for a malformed header list is granted no headers', async () => {
       const r = await preflight(spec.paths.login, TRUSTED, { 'access-control-request-headers': 'content-type, x\u00ff' });
@@ -368,6 +375,19 @@ for (const profile of PROFILES) {
     });
   });
 }
+
+describe('CORS: trusted origins given to buildServer directly', () => {
+  test('are compared as browsers send Origin: letter case, a default port and a trailing slash do not matter', async () => {
+    const s = await startServer({ profile: 'native', http: { rateLimiter: false, docs: false, trustedOrigins: ['https://APP.example.com:443/'] } });
+    try {
+      const r = await new Client(s.url).req('OPTIONS', '/auth/login', { headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+      assert.equal(r.status, 204, r.text);
+      assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    } finally {
+      await s.close();
+    }
+  });
+});
 
 describe('Clear-Site-Data on logout (C3)', () => {
   test('native logout sends Clear-Site-Data: "cache", "storage" (and not "cookies")', async () => {

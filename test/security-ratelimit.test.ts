@@ -148,6 +148,30 @@ for (const profile of PROFILES) {
       });
     });
 
+    test('an IPv4 client is one client in every form a proxy may write it: with a port, IPv4-mapped, SIIT, NAT64', async () => {
+      await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
+        const forms = ['192.0.2.44', '192.0.2.44:40001', '::ffff:192.0.2.44', '::ffff:0:192.0.2.44', '64:ff9b::192.0.2.44', '64:ff9b::c000:22c', '[::ffff:192.0.2.44]:443'];
+        for (let i = 0; i < lim.logout.points; i++) spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: xff(forms[i % forms.length]!) }));
+        for (const form of forms) assert429(spec, await new Client(s.url).post(spec.paths.logout, { headers: xff(form) }), lim.logout.window, form);
+        spec.assertLogoutOk(await new Client(s.url).post(spec.paths.logout, { headers: xff('64:ff9b::192.0.2.45') })); // another IPv4 client behind the same NAT64
+      });
+    });
+
+    test('for an account, an IPv6 network is its /48: one end site cannot pass for many networks and lock the owner out', async () => {
+      await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
+        await register(s, spec, 'owner48@example.com');
+        // Ten /56s of one /48: each would have its own login limit, but for the account they are one network.
+        for (let i = 0; i < lim.loginAccount.points; i++) {
+          const r = await new Client(s.url).post(spec.paths.login, { json: { email: 'owner48@example.com', password: `guess ${i}` }, headers: xff(`2001:db8:77:${i}00::1`) });
+          assert.equal(r.status, 401);
+        }
+        const more = await new Client(s.url).post(spec.paths.login, { json: { email: 'owner48@example.com', password: 'guess' }, headers: xff('2001:db8:77:ff00::1') });
+        assert429(spec, more, lim.loginAccount.window, 'an eleventh guess from the same /48');
+        const owner = await new Client(s.url).post(spec.paths.login, { json: { email: 'owner48@example.com', password: PASSWORD }, headers: xff('2001:db8:78::1') });
+        assert.equal(owner.status, 200, 'the owner in another /48 signs in');
+      });
+    });
+
     test('an IPv6 client is limited by its /56: addresses inside it share a limit, the next /56 has its own', async () => {
       await withServer(profile, { trustedProxies: ['127.0.0.1'] }, async (s) => {
         for (let i = 0; i < lim.logout.points; i++) {

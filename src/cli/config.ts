@@ -38,7 +38,7 @@ const url = (v: string, where: string) => {
 /** An origin as browsers send it: scheme, host and a non-default port, nothing else (`https://APP.example.com:443/` is `https://app.example.com`). */
 const origin = (v: string, where: string) => {
   const u = new URL(url(v, where));
-  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+  if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '' || u.hostname.includes('*')) {
     return bad(where, v, `an origin (scheme, host and port only) such as ${u.origin}`);
   }
   return u.origin;

@@ -8,6 +8,8 @@ import { anyProfileByName } from '../http/profiles/registry.js';
 import type { GatewayProfile } from '../http/gateway/gateway-profile.js';
 import type { Profile } from '../http/profiles/profile.js';
 import { dbOptionsOf, type ServeConfig } from './config.js';
+import { connectRedis, whenReady } from '../adapters/redis/redis-client.js';
+import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 
 /** `latchkey serve`: starts, prints the URL, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(cfg: ServeConfig, env: NodeJS.ProcessEnv): Promise<void> {
@@ -95,6 +97,9 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
     throw new LatchkeyError('CONFIG_INVALID', `--upstream is required by the ${profile.name} profile: the URL of the auth service it fronts (env LATCHKEY_UPSTREAM${profile.name === 'crocante' ? ' or API_GATEWAY' : ''}), e.g. --upstream http://127.0.0.1:5000`);
   }
   let log: FastifyInstance['log'] | undefined;
+  // Several gateway nodes share their limits through Redis, as the session profiles do.
+  const redis = cfg.redis && common.rateLimiter !== false ? connectRedis(cfg.redis, { warn: (obj, msg) => log?.warn(obj, msg) }) : null;
+  if (redis) await whenReady(redis);
   const runtime = await createGatewayRuntime({
     db: cfg.db,
     dbOptions: dbOptionsOf(cfg),
@@ -110,7 +115,14 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
     upstreamUrl: cfg.upstream,
     upstreamPaths: { login: cfg.upstreamLoginPath, refresh: cfg.upstreamRefreshPath, logout: cfg.upstreamLogoutPath },
     proxyPrefix: cfg.proxyPrefix,
+    ...(redis ? { rateLimiter: new RedisRateLimiter(redis, `${cfg.redisPrefix}rl:`) } : {}),
   });
   log = app.log;
-  return { app, close: () => runtime.close() };
+  return {
+    app,
+    close: async () => {
+      await runtime.close();
+      redis?.disconnect();
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { HttpProblem } from './errors.js';
 import { normaliseOrigins } from './csrf.js';
 
 /** What a trusted origin may send: every method a Latchkey route (or the BFF proxy) answers. */
-const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 /** Response headers a page may read besides the CORS-safelisted ones: how long to wait after a 429. */
 const EXPOSE_HEADERS = 'Retry-After, RateLimit, RateLimit-Policy';
 /** Browsers cache a preflight this long (Chromium caps it at 2 hours). */
@@ -24,17 +24,22 @@ const HEADER_LIST = /^[\w!#$%&'*+.^`|~-]+(?:[ \t]*,[ \t]*[\w!#$%&'*+.^`|~-]+)*$/
  * profile's envelope, which the browser reports as a CORS failure without
  * sending the request. The CSRF guard still checks the real request.
  */
-export function corsHook(trustedOrigins: readonly string[], refuse: (problem: HttpProblem, reply: FastifyReply) => void) {
+export function createCors(trustedOrigins: readonly string[], refuse: (problem: HttpProblem, reply: FastifyReply) => void) {
   const trusted = normaliseOrigins(trustedOrigins);
-  return (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    const allowed = origin !== undefined && trusted.has(origin.toLowerCase());
+  /** The CORS headers of an answer that is not a preflight (also for errors raised before routing). */
+  const decorate = (req: FastifyRequest, reply: FastifyReply): boolean => {
+    const origin = req.headers.origin;
+    const allowed = typeof origin === 'string' && trusted.has(origin.toLowerCase());
     if (trusted.size > 0) reply.header('vary', 'Origin');
-    if (allowed) reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true');
-    if (req.method !== 'OPTIONS' || origin === undefined || req.headers['access-control-request-method'] === undefined) {
-      if (allowed) reply.header('access-control-expose-headers', EXPOSE_HEADERS);
-      return done();
+    if (allowed) {
+      reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('access-control-expose-headers', EXPOSE_HEADERS);
     }
+    return allowed;
+  };
+  const hook = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const allowed = decorate(req, reply);
+    const origin = req.headers.origin;
+    if (req.method !== 'OPTIONS' || origin === undefined || req.headers['access-control-request-method'] === undefined) return done();
     if (!allowed) {
       return refuse(
         new HttpProblem('CROSS_SITE_REQUEST', `Requests from origin ${JSON.stringify(origin)} are not allowed; add it with --trusted-origin if it is yours.`),
@@ -47,4 +52,5 @@ export function corsHook(trustedOrigins: readonly string[], refuse: (problem: Ht
     if (typeof askedHeaders === 'string' && HEADER_LIST.test(askedHeaders)) reply.header('access-control-allow-headers', askedHeaders);
     reply.code(204).send();
   };
+  return { hook, decorate };
 }

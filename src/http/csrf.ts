@@ -27,7 +27,16 @@ export function csrfGuard(trustedOrigins: readonly string[]) {
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => done(refusal(req));
 }
 
-/** Trusted origins as browsers send them in `Origin`: lower case, no trailing slash. */
+/** Trusted origins as browsers send them in `Origin`: lower case, no default port, no trailing slash. */
 export function normaliseOrigins(origins: readonly string[]): ReadonlySet<string> {
-  return new Set(origins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+  return new Set(origins.map((o) => originOf(o) ?? o.toLowerCase().replace(/\/+$/, '')));
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }

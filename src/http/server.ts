@@ -11,7 +11,7 @@ import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plug
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { sendProblem, toProblem, type ErrorRenderer } from './basics.js';
 import { createHttpServer, writeClientError } from './transport-errors.js';
-import { corsHook } from './cors.js';
+import { createCors } from './cors.js';
 import { gatewayPlugin, type GatewayHttpOptions } from './gateway/gateway-plugin.js';
 
 export interface BaseServerOptions {
@@ -52,6 +52,7 @@ async function baseServer(
   // Root-scope answers: the route scopes' onSend hook, which adds these headers, does not run for them.
   const rootProblem = (problem: HttpProblem, reply: FastifyReply) =>
     sendProblem(opts.error, problem, reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff'));
+  const cors = createCors(opts.trustedOrigins ?? [], rootProblem);
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     logController: new LogController({ disableRequestLogging: true }),
@@ -62,7 +63,8 @@ async function baseServer(
     serverFactory: (handler) => createHttpServer(handler, opts.error, opts.requestTimeoutMs ?? 30_000),
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
+      cors.decorate(req, reply);
       rootProblem(new HttpProblem('INVALID_INPUT', `The request path is malformed (${err.code}).`), reply);
     },
     // And those Node's HTTP parser raises before Fastify sees a request (bad framing, unknown method, headers over 16 KiB).
@@ -71,7 +73,7 @@ async function baseServer(
   // Requests no route scope claims (an unknown path with a method Fastify reads a body for, say) fail in the profile's envelope too.
   app.setErrorHandler((err, req, reply) => rootProblem(toProblem(err, req), reply));
   // CORS at the root: a preflight is answered before routing, whatever its path.
-  app.addHook('onRequest', corsHook(opts.trustedOrigins ?? [], rootProblem));
+  app.addHook('onRequest', cors.hook);
   if (opts.docs !== false) {
     await app.register(swagger, {
       openapi: {

@@ -4,7 +4,7 @@ import { clearChunked, readAllChunked, writeChunked } from '../chunked-cookie.js
 import { HttpProblem } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { logoutOutcome, type GatewayKit } from './gateway-kit.js';
-import { limitLogin } from '../rate-limit.js';
+import { limitLogin, loginIdentifiers } from '../rate-limit.js';
 
 /**
  * Seed 001's routes. Logout follows the seed's flow: clear the cookie, open
@@ -15,8 +15,7 @@ export function crocanteRoutes(app: FastifyInstance, kit: GatewayKit, gw: Sealed
   const { profile, cookie } = kit;
 
   app.post(profile.paths.login, { schema: { tags: ['auth'], summary: 'Sign in upstream; the session is sealed into crocante_session' } }, async (req, reply) => {
-    const email = (req.body as { email?: unknown } | undefined)?.email;
-    await limitLogin(kit.limit, req, reply, typeof email === 'string' ? email.trim().toLowerCase() : '');
+    await limitLogin(kit.limit, req, reply, loginIdentifiers(req.body));
     if (!req.body || typeof req.body !== 'object') throw new HttpProblem('INVALID_INPUT', 'Send the credentials as a JSON object.');
     const { sealed, expiresAt } = await gw.login(req.body, requestContext(req));
     reply.header('set-cookie', writeChunked(cookie, sealed, (expiresAt - kit.now()) / 1000, req.headers.cookie));

@@ -7,7 +7,7 @@ import { HttpProblem } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { JUDICIAL_MESSAGES } from './judicial.js';
 import { logoutOutcome, type GatewayKit } from './gateway-kit.js';
-import { limitLogin } from '../rate-limit.js';
+import { limitLogin, loginIdentifiers } from '../rate-limit.js';
 
 /**
  * Seed 000's routes. Logout: forward the Cookie header to the upstream's
@@ -24,8 +24,7 @@ export function judicialRoutes(app: FastifyInstance, kit: GatewayKit, gw: Refres
   const tokensView = (t: { accessToken: string; expiresIn: number | null }) => ({ access_token: t.accessToken, token_type: 'Bearer', expires_in: t.expiresIn });
 
   app.post(profile.paths.login, { schema: { tags: ['auth'], summary: 'Sign in through the upstream auth service' } }, async (req, reply) => {
-    const email = (req.body as { email?: unknown } | undefined)?.email;
-    await limitLogin(kit.limit, req, reply, typeof email === 'string' ? email.trim().toLowerCase() : '');
+    await limitLogin(kit.limit, req, reply, loginIdentifiers(req.body));
     if (!req.body || typeof req.body !== 'object') throw new HttpProblem('INVALID_INPUT', 'Send the credentials as a JSON object.');
     const tokens = await gw.login(req.body, requestContext(req));
     setRefresh(reply, tokens.refreshToken);

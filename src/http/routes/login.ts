@@ -16,7 +16,7 @@ export function loginRoutes(app: FastifyInstance, kit: RouteKit): void {
 
   app.post(profile.paths.login, { schema: { tags: ['auth'], summary: 'Sign in: issues a new session and refresh cookie', body: credentialsBody } }, async (req, reply) => {
     const body = req.body as { email: unknown; password: unknown };
-    await limitLogin(kit.limit, req, reply, safeEmail(body.email));
+    await limitLogin(kit.limit, req, reply, [safeEmail(body.email)].filter(Boolean));
     const issued = await latchkey.authority.login(body, kit.context(req));
     kit.setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt);
     return kit.ok(reply, 200, profile.views.tokens(issued, latchkey.authority.deps.clock.now()));
