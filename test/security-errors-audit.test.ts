@@ -401,12 +401,14 @@ describe('log redaction and control characters (A2, A3)', () => {
     assert.ok(out.includes('x@example.com'), 'non-secret fields are kept');
   });
 
-  test('escapeControl encodes CR, LF, ESC, C1 controls and line separators, and keeps printable text', () => {
+  test('escapeControl encodes CR, LF, ESC, C1 controls, line separators and bidirectional controls, and keeps printable text', () => {
     assert.equal(escapeControl('evil\r\nInjected'), 'evil\\u000d\\u000aInjected');
     const encoded = escapeControl('a\u0000b\tc\u001b[31md\u007fe\u0085f\u009bg\u2028h\u2029i');
     assert.doesNotMatch(encoded, RAW_CONTROL);
     assert.doesNotMatch(encoded, /[\t\r\n]/);
     assert.equal(escapeControl('Mozilla/5.0 (X11; Linux) café ✓ 😀'), 'Mozilla/5.0 (X11; Linux) café ✓ 😀');
+    // A user agent that reverses what follows it on a terminal (U+202E) or isolates it (U+2066…2069).
+    assert.equal(escapeControl('ua\u202Etxt.exe\u2066x\u2069\u200F'), 'ua\\u202etxt.exe\\u2066x\\u2069\\u200f');
   });
 
   test('a user agent with CR/LF is stored as sent in the audit, shown escaped by the admin audit listing, and stays on one log line', async () => {

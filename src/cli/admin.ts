@@ -10,7 +10,8 @@ const ADMIN_CTX = { ip: null, userAgent: 'latchkey-cli' };
 
 /** Control characters in stored user input are shown escaped (SECURITY A3). */
 export function escapeControl(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Controls, line separators, and the bidirectional overrides and isolates that make a terminal show text in another order (Trojan Source).
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\u061c]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A URL fit for output: the password, if any, replaced. */
