@@ -69,6 +69,15 @@ describe('biore profile: the wire contract of seed 004', () => {
     });
   }
 
+  test('a trailing slash names the same endpoint (/logout/ is /logout), as in Express and most HTTP stacks', async () => {
+    const { c, refresh } = await login();
+    assert.equal((await c.post(`${P}/refresh/`)).status, 200);
+    const r = await new Client(s.url).post(`${P}/logout/`, { headers: { cookie: `biore_refresh=${c.jar.get('biore_refresh')}` } });
+    assert.deepEqual(r.json, LOGGED_OUT);
+    assert.match(r.setCookies[0]!, /^biore_refresh=; .*Max-Age=0/);
+    assert.equal((await new Client(s.url).post(`${P}/refresh`, { headers: { cookie: `biore_refresh=${refresh}` } })).status, 401, 'the session ended');
+  });
+
   test('logout twice in a row answers success both times', async () => {
     const { refresh } = await login();
     for (let i = 0; i < 2; i++) {

@@ -61,7 +61,8 @@ async function baseServer(
     bodyLimit: 16 * 1024,
     return503OnClosing: true,
     serverFactory: (handler) => createHttpServer(handler, opts.error, opts.requestTimeoutMs ?? 30_000),
-    routerOptions: { maxParamLength: 200 },
+    // `/logout/` is `/logout`, as in Express's default routing and most HTTP stacks.
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     // Errors raised before routing (over-long parameter, malformed percent-encoding) use the profile's envelope too.
     frameworkErrors: (err, req, reply) => {
       cors.decorate(req, reply);
