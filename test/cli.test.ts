@@ -95,6 +95,17 @@ describe('latchkey CLI: bad settings', () => {
     assert.deepEqual(resolveSettings(SERVE_SETTINGS, {}, { LATCHKEY_TRUSTED_ORIGINS: 'https://a.example, https://b.example:8443' }).trustedOrigin, ['https://a.example', 'https://b.example:8443']);
   });
 
+  test('a node started while its Redis is down starts, and says so on stderr (before its logger exists)', async () => {
+    const tmp = tempDir();
+    try {
+      const node = await spawnUntil(process.execPath, [BIN, 'serve', '--port', '0', '--db', `sqlite:${join(tmp.dir, 'r.db')}`, '--redis', 'redis://127.0.0.1:1', '--log-level', 'warn']);
+      await node.stop();
+      assert.match(node.stderr(), /latchkey: warning: redis unavailable; falling back to per-node limits/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test('the gateway profiles refuse to start without an upstream, naming the setting', async () => {
     for (const profile of ['judicial', 'crocante']) {
       const r = await runCli(['serve', '--profile', profile], { LATCHKEY_UPSTREAM: '', API_GATEWAY: '' });

@@ -67,6 +67,18 @@ async function whenDatabaseAnswers<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The runtime's logger: the app's once it exists, and stderr before (a Redis or database found
+ * down while the node starts is said, not swallowed).
+ */
+function untilReady(app: () => FastifyInstance['log'] | undefined) {
+  const early = (level: string) => (obj: object, msg: string) => process.stderr.write(`latchkey: ${level}: ${msg} ${JSON.stringify(obj)}\n`);
+  return {
+    warn: (obj: object, msg: string) => (app() ? app()!.warn(obj, msg) : early('warning')(obj, msg)),
+    error: (obj: object, msg: string) => (app() ? app()!.error(obj, msg) : early('error')(obj, msg)),
+  };
+}
+
 type Common = { secureCookies: boolean; cookieDomain: string | null; trustedOrigins: string[]; trustedProxies: string[]; rateLimiter: false | undefined; logLevel: string | false };
 
 async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
@@ -77,7 +89,7 @@ async function sessionServer(profile: Profile, cfg: ServeConfig, common: Common)
     redis: cfg.redis,
     redisPrefix: cfg.redisPrefix,
     journalPath: cfg.journal,
-    log: { warn: (obj, msg) => log?.warn(obj, msg), error: (obj, msg) => log?.error(obj, msg) },
+    log: untilReady(() => log),
     issuer: cfg.issuer,
     audience: cfg.issuer,
     accessTokenTtlSeconds: cfg.accessTtl,
@@ -98,7 +110,7 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
   }
   let log: FastifyInstance['log'] | undefined;
   // Several gateway nodes share their limits through Redis, as the session profiles do.
-  const redis = cfg.redis && common.rateLimiter !== false ? connectRedis(cfg.redis, { warn: (obj, msg) => log?.warn(obj, msg) }) : null;
+  const redis = cfg.redis && common.rateLimiter !== false ? connectRedis(cfg.redis, untilReady(() => log)) : null;
   if (redis) await whenReady(redis);
   const runtime = await createGatewayRuntime({
     db: cfg.db,
@@ -107,7 +119,7 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
     defaultTokenTtlMs: cfg.upstreamTokenTtl * 1000,
     sessionKeys: cfg.sessionKey,
     journalPath: cfg.journal,
-    log: { warn: (obj, msg) => log?.warn(obj, msg), error: (obj, msg) => log?.error(obj, msg) },
+    log: untilReady(() => log),
   });
   const app = await buildGatewayServer(runtime, {
     profile,
