@@ -127,3 +127,30 @@ describe('the session authority (core, no HTTP)', () => {
     }
   });
 });
+
+describe('createLatchkey', () => {
+  test('a start that fails part-way closes what it opened: the database file is not left open', async () => {
+    const { readdirSync, readlinkSync } = await import('node:fs');
+    const { default: Database } = await import('better-sqlite3');
+    const tmp = tempDir();
+    try {
+      const dbPath = join(tmp.dir, 'half.db');
+      await (await createLatchkey({ db: `sqlite:${dbPath}` })).close();
+      const db = new Database(dbPath);
+      db.prepare(`UPDATE secrets SET value = 'not json' WHERE name = 'access-signing-key'`).run();
+      db.close();
+      const openFiles = () => readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          return [readlinkSync(`/proc/self/fd/${fd}`)];
+        } catch {
+          return [];
+        }
+      });
+      assert.equal(openFiles().filter((f) => f.startsWith(dbPath)).length, 0);
+      await assert.rejects(createLatchkey({ db: `sqlite:${dbPath}` }), SyntaxError);
+      assert.deepEqual(openFiles().filter((f) => f.startsWith(dbPath)), [], 'no handle on the database or its WAL is left behind');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

@@ -86,9 +86,22 @@ export const DEFAULT_POLICY: SessionPolicy = {
  * const session = await latchkey.authority.login({ email, password }, { ip: null, userAgent: null });
  */
 export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchkey> {
+  // What this call opened, closed again if a later step fails (a database that goes away
+  // mid-start, which `latchkey serve` retries: no pool or connection left behind per attempt).
+  const opened: Array<() => unknown> = [];
+  try {
+    return await assemble(opts, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function assemble(opts: LatchkeyOptions, opened: Array<() => unknown>): Promise<Latchkey> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
   const store = opts.store ?? (await openStore(opts.db ?? DEFAULT_DB, opts.dbOptions));
+  if (!opts.store) opened.push(() => store.close());
   const issuer = opts.issuer ?? 'latchkey';
   const audience = opts.audience ?? 'latchkey';
   const ttl = opts.accessTokenTtlSeconds ?? 900;
@@ -99,8 +112,10 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
   const candidate = JSON.stringify(await generateSigningKey(clock.now()));
   const key = JSON.parse(await store.getOrCreateSecret('access-signing-key', () => candidate)) as SigningKeyRecord;
   const signer = await AccessTokenSigner.create(key, { issuer, audience, ttlSeconds: ttl, clock });
+  opened.push(() => signer.close());
 
   const redis = typeof opts.redis === 'string' ? connectRedis(opts.redis, opts.log) : (opts.redis ?? null);
+  if (typeof opts.redis === 'string') opened.push(() => redis!.disconnect());
   if (redis) await whenReady(redis);
   // Without Redis, a database server may be shared by several nodes this one cannot hear:
   // then every verification asks the database (the bus never reports itself healthy).
@@ -108,6 +123,7 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
     opts.bus ??
     (redis ? new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log }) : store.dialect === 'sqlite' ? inProcessBus : { ...inProcessBus, healthy: () => false });
   const revocations = new RevocationSet(clock, retainMs);
+  opened.push(() => bus.close());
   await bus.start(
     (ids) => revocations.add(ids),
     () => revocations.entries(),
@@ -129,11 +145,13 @@ export async function createLatchkey(opts: LatchkeyOptions = {}): Promise<Latchk
   });
   await sync.catchUp();
   sync.start();
+  opened.push(() => sync.stop());
 
   const listeners: Array<(ids: string[], reason: string) => void> = [];
   const onRevoked = (ids: string[], reason: string) => listeners.forEach((l) => l(ids, reason));
   // With a database server, a logout must survive that server being down: a journal on this node's disk.
   const journal = store.dialect === 'sqlite' ? undefined : new SqliteJournal(opts.journalPath ?? DEFAULT_JOURNAL);
+  if (journal) opened.push(() => journal.close());
   const deploymentId = journal ? await store.getOrCreateSecret('deployment-id', () => random.bytes(16).toString('base64url')) : undefined;
   const outage = journal ? new StoreOutage() : undefined;
   const authority = new Authority({ store, clock, random, signer, revocations, verifier, bus, revocationRetainMs: retainMs, policy, onRevoked, journal, deploymentId, refusedTokenIds: new Set(), outage, log: opts.log });
