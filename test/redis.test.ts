@@ -60,6 +60,7 @@ describe('Redis: shared limits and cross-node revocation', { skip: why ?? false 
       const statuses: number[] = [];
       for (let i = 0; i < 61; i++) statuses.push((await new Client(nodes[i % 2]!.url).post('/api/auth/logout')).status);
       assert.deepEqual([statuses.slice(0, 60).every((x) => x === 200), statuses[60]], [true, 429], statuses.join(' '));
+      assert.match((await new Client(nodes[0]!.url).get('/metrics')).text, /^latchkey_redis_up 1$/m);
     } finally {
       for (const n of nodes) await n.stop();
       await up.down();

@@ -126,3 +126,21 @@ test('catchUp() picks up a revocation another connection (the CLI) committed, an
     tmp.cleanup();
   }
 });
+
+test('a revocation heard again is never extended: it expires when its access tokens do, however often nodes pass it round', () => {
+  const clock = new ManualClock(1_000_000);
+  const retain = 960_000;
+  const set = new RevocationSet(clock, retain);
+  set.add(['s1']);
+  clock.advance(retain - 1000);
+  set.receive(['s1']); // a pub/sub message, as of now
+  set.add(['s1'], clock.now()); // the database poll
+  set.receive(['s1'], [clock.now() + retain]); // a catch-up with a later score
+  clock.advance(1000);
+  set.prune();
+  assert.equal(set.has('s1'), false, 'gone at its first expiry');
+  set.receive(['s2'], [clock.now() + 5000]); // a catch-up keeps the score it read
+  clock.advance(5000);
+  set.prune();
+  assert.equal(set.has('s2'), false);
+});

@@ -112,6 +112,7 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
   // Several gateway nodes share their limits through Redis, as the session profiles do.
   const redis = cfg.redis && common.rateLimiter !== false ? connectRedis(cfg.redis, untilReady(() => log)) : null;
   if (redis) await whenReady(redis);
+  // `serve` retries a start while the database is away: a failed one must not leave its Redis connection open.
   const runtime = await createGatewayRuntime({
     db: cfg.db,
     dbOptions: dbOptionsOf(cfg),
@@ -120,6 +121,9 @@ async function gatewayServer(profile: GatewayProfile, cfg: ServeConfig, common: 
     sessionKeys: cfg.sessionKey,
     journalPath: cfg.journal,
     log: untilReady(() => log),
+  }).catch((err: unknown) => {
+    redis?.disconnect();
+    throw err;
   });
   const app = await buildGatewayServer(runtime, {
     profile,

@@ -141,6 +141,8 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
 /** A Latchkey HTTP server for a gateway profile (judicial, crocante). Not listening yet. */
 export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayHttpOptions & BaseServerOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? createMetrics();
+  const limiter = opts.rateLimiter instanceof RedisRateLimiter ? opts.rateLimiter : null;
+  let countedFallbacks = 0;
   const app = await baseServer({
     ...opts,
     title: `Latchkey (${opts.profile.name} gateway profile)`,
@@ -151,6 +153,11 @@ export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayH
       if (runtime.journal) {
         metrics.databaseDown.set(runtime.deps.outage?.down ? 1 : 0);
         metrics.journalPending.set(runtime.journal.pending());
+      }
+      if (limiter) {
+        metrics.redisUp.set(limiter.usable() ? 1 : 0);
+        metrics.rateLimitFallbacks.inc(limiter.fallbacks - countedFallbacks);
+        countedFallbacks = limiter.fallbacks;
       }
       const { pending, oldestCreatedAt } = await runtime.gatewayStore.outboxStats();
       metrics.outboxDepth.set(pending);

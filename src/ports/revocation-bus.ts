@@ -6,11 +6,12 @@ export interface RevocationBus {
   /** Tells every node. Never throws: a failure marks the bus unhealthy and is logged. */
   publish(ids: string[], until: number): Promise<void>;
   /**
-   * Starts listening; `onRevoked` receives revocations from other nodes and from catch-up.
+   * Starts listening; `onRevoked` receives revocations from other nodes and from catch-up
+   * (with `untils`, when each one's access tokens expire, where the bus knows it).
    * `known` lists every revocation this node knows (id, when its access tokens expire), so a
    * shared store that lost some (a Redis restarted empty) is filled again.
    */
-  start(onRevoked: (ids: string[]) => void, known?: () => Iterable<[string, number]>): Promise<void>;
+  start(onRevoked: (ids: string[], untils?: number[]) => void, known?: () => Iterable<[string, number]>): Promise<void>;
   /** Revocations this node read from the database: the bus makes sure the shared store has them too. */
   learnt?(entries: Iterable<[string, number]>): void;
   /** Revocations the shared store may lack, still to be sent (for /metrics). */

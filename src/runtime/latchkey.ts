@@ -125,7 +125,7 @@ async function assemble(opts: LatchkeyOptions, opened: Array<() => unknown>): Pr
   const revocations = new RevocationSet(clock, retainMs);
   opened.push(() => bus.close());
   await bus.start(
-    (ids) => revocations.add(ids),
+    (ids, untils) => revocations.receive(ids, untils),
     () => revocations.entries(),
   );
   const verifier = await createVerifier({

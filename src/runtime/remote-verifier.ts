@@ -49,7 +49,7 @@ export async function createRemoteVerifier(opts: RemoteVerifierOptions): Promise
   const redis = connectRedis(opts.redis, opts.log);
   await whenReady(redis);
   const bus = new RedisRevocationBus(redis, { prefix: opts.redisPrefix, now: () => clock.now(), log: opts.log });
-  await bus.start((ids) => revocations.add(ids));
+  await bus.start((ids, untils) => revocations.receive(ids, untils));
   const inner = await createVerifier({ keys, issuer: opts.issuer, audience: opts.audience, revocations, clock });
   return {
     async verify(token: string): Promise<AccessClaims> {

@@ -20,6 +20,11 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly prefix = 'latchkey:rl:',
   ) {}
 
+  /** Whether Redis answers (else decisions are made per node). */
+  usable(): boolean {
+    return redisUsable(this.client);
+  }
+
   async consume(bucket: string, key: string, rule: RateLimitRule): Promise<RateLimitResult> {
     if (!redisUsable(this.client)) return this.local(bucket, key, rule);
     const id = `${bucket}:${rule.points}:${rule.windowSeconds}`;

@@ -22,13 +22,14 @@ export class RedisRevocationBus implements RevocationBus {
   private caughtUp = false;
   private subscribing: Promise<void> | undefined;
   private started = false;
-  private onRevoked: (ids: string[]) => void = () => undefined;
+  private onRevoked: (ids: string[], untils?: number[]) => void = () => undefined;
   /** Revocations whose publish failed (Redis down), since start: counted for /metrics. */
   failedPublishes = 0;
   /** Revocations Redis may lack: id → when its access tokens expire, and when to send it. */
   private readonly owed = new Map<string, { until: number; dueAt: number }>();
   private settling: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   private known: (() => Iterable<[string, number]>) | undefined;
 
   constructor(
@@ -76,7 +77,7 @@ export class RedisRevocationBus implements RevocationBus {
    * `known` (nodes only, not read-only verifiers): every revocation this node knows, with when
    * its access tokens expire; after a catch-up, those the set lacks are sent again.
    */
-  async start(onRevoked: (ids: string[]) => void, known?: () => Iterable<[string, number]>): Promise<void> {
+  async start(onRevoked: (ids: string[], untils?: number[]) => void, known?: () => Iterable<[string, number]>): Promise<void> {
     this.onRevoked = onRevoked;
     this.known = known;
     this.started = true;
@@ -111,15 +112,23 @@ export class RedisRevocationBus implements RevocationBus {
     try {
       if (this.sub.status !== 'ready' || !redisUsable(this.pub)) return;
       // Subscribe first (ioredis re-subscribes on reconnect), then read: nothing falls between.
-      const ids = await this.pub.zrangebyscore(this.setKey, this.now(), '+inf');
-      if (ids.length) this.onRevoked(ids);
+      // With their scores: each entry keeps the expiry it was published with (see RevocationSet.add).
+      const flat = await this.pub.zrangebyscore(this.setKey, this.now(), '+inf', 'WITHSCORES');
+      const ids: string[] = [];
+      const untils: number[] = [];
+      for (let i = 0; i < flat.length; i += 2) ids.push(flat[i]!), untils.push(Number(flat[i + 1]));
+      if (ids.length) this.onRevoked(ids, untils);
       this.caughtUp = true;
       if (this.known) {
         const inRedis = new Set(ids);
         for (const id of inRedis) this.owed.delete(id);
         const now = this.now();
-        for (const [id, until] of this.known()) if (!inRedis.has(id) && until > now && !this.owed.has(id)) this.owed.set(id, { until, dueAt: now });
-        void this.settle();
+        // Every node that reconnects sees the same gaps: each waits a random part of settleMs, and what
+        // another node sends first (its publish reaches this one) is no longer owed here.
+        const settleMs = this.opts.settleMs ?? 2000;
+        for (const [id, until] of this.known()) {
+          if (!inRedis.has(id) && until > now && !this.owed.has(id)) this.owed.set(id, { until, dueAt: now + Math.random() * settleMs });
+        }
       }
     } catch (err) {
       this.opts.log?.warn({ err: String(err) }, 'revocation catch-up from redis failed; retrying');
@@ -159,14 +168,16 @@ export class RedisRevocationBus implements RevocationBus {
 
   private async sendOwed(): Promise<void> {
     try {
-      if (this.owed.size === 0 || !redisUsable(this.pub)) return;
+      if (this.owed.size === 0 || this.closed) return;
+      // Expired entries go first, Redis or not: during a long outage the map holds no more than one token lifetime of revocations.
       const now = this.now();
       const due: Array<[string, number]> = [];
       for (const [id, o] of this.owed) {
         if (o.until <= now) this.owed.delete(id);
         else if (o.dueAt <= now) due.push([id, o.until]);
       }
-      for (let i = 0; i < due.length; i += 1000) {
+      if (!redisUsable(this.pub)) return;
+      for (let i = 0; i < due.length && !this.closed; i += 1000) {
         const batch = due.slice(i, i + 1000);
         await this.send(batch);
         for (const [id] of batch) this.owed.delete(id);
@@ -194,7 +205,9 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.settling; // a batch already sent finishes; no other starts
     this.sub.disconnect();
   }
 }

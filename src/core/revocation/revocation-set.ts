@@ -19,12 +19,30 @@ export class RevocationSet {
     return this.revoked.has(sessionId);
   }
 
-  /** Records revocations learnt locally, from the bus, or from the database. */
+  /**
+   * Records revocations learnt locally, from the bus, or from the database. An entry is never
+   * extended (its tokens expire by the earliest bound learnt): nodes that each extended what
+   * they heard again would keep every revocation alive for ever, passing it round through Redis.
+   */
   add(ids: Iterable<string>, revokedAt = this.clock.now()): void {
+    const until = revokedAt + this.retainMs;
+    this.receive([...ids], () => until);
+  }
+
+  /**
+   * Revocations from the bus: with `untils` (read from Redis with their scores) each keeps the
+   * expiry it was published with; without (a pub/sub message, just published), as of now.
+   */
+  receive(ids: readonly string[], untils?: readonly number[] | ((i: number) => number)): void {
     const fresh: string[] = [];
-    for (const id of ids) {
-      if (!this.revoked.has(id)) fresh.push(id);
-      this.revoked.set(id, revokedAt + this.retainMs);
+    const now = this.clock.now();
+    const untilOf = typeof untils === 'function' ? untils : (i: number) => untils?.[i] ?? now + this.retainMs;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const until = untilOf(i);
+      const known = this.revoked.get(id);
+      if (known === undefined) fresh.push(id);
+      if (known === undefined || until < known) this.revoked.set(id, until);
     }
     if (fresh.length) for (const l of this.listeners) l(fresh);
   }
