@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimiter, RateLimitResult, RateLimitRule } from '../ports/rate-limiter.js';
 import type { AuditEvent } from '../ports/records.js';
 import { HttpProblem } from './errors.js';
+import { sha256 } from '../core/hash.js';
 import { auditEvent } from '../core/authority/deps.js';
 import { requestContext } from './request-context.js';
 import type { Metrics } from './metrics.js';
@@ -22,7 +22,7 @@ export function createLimit(opts: {
   audit(events: AuditEvent[]): Promise<void>;
   now(): number;
 }): LimitFn {
-  // Every limit a request met (login meets two); the headers describe them all.
+  // Every limit a request met (a sign-in meets up to three); the headers describe them all.
   const seen = new WeakMap<FastifyRequest, RateLimitResult[]>();
   return async (req, reply, bucket, key = clientNetwork(req.ip)) => {
     const rule = opts.rules[bucket];
@@ -64,7 +64,7 @@ export async function limitLogin(
   const site = clientNetwork(req.ip, 48);
   for (const account of accounts) {
     // Hashed: keys of bounded size, and no email address sits in Redis.
-    const id = createHash('sha256').update(account).digest('base64url').slice(0, 22);
+    const id = sha256(account).toString('base64url').slice(0, 22);
     await limit(req, reply, 'loginAccount', `acct:${site} ${id}`);
     await limit(req, reply, 'loginAccountAll', `acct:${id}`);
   }
@@ -82,7 +82,9 @@ export function loginIdentifiers(body: unknown): string[] {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return [];
   const found = new Set<string>();
   for (const [field, value] of Object.entries(body)) {
-    if (IDENTIFIER_FIELDS.has(field.toLowerCase()) && (typeof value === 'string' || typeof value === 'number')) found.add(String(value).trim().toLowerCase());
+    if (!IDENTIFIER_FIELDS.has(field.toLowerCase()) || (typeof value !== 'string' && typeof value !== 'number')) continue;
+    const account = String(value).trim().toLowerCase();
+    if (account !== '') found.add(account);
   }
   if (found.size > 3) throw new HttpProblem('INVALID_INPUT', 'The sign-in names more than three accounts.');
   return [...found];
