@@ -44,3 +44,15 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A counter that follows a running total kept elsewhere (a limiter's fallbacks, a bus's failed
+ * publishes): each call adds what the total gained since the last.
+ */
+export function followTotal(counter: { inc(n: number): void }): (total: number) => void {
+  let counted = 0;
+  return (total) => {
+    if (total > counted) counter.inc(total - counted);
+    counted = total;
+  };
+}

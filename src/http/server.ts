@@ -6,7 +6,7 @@ import type { GatewayRuntime } from '../runtime/gateway.js';
 import { HttpProblem } from './errors.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { registerAccountPage } from './account-page.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, followTotal, type Metrics } from './metrics.js';
 import { defaultLimiter, latchkeyPlugin, type LatchkeyHttpOptions } from './plugin.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-rate-limiter.js';
 import { sendProblem, toProblem, type ErrorRenderer } from './basics.js';
@@ -104,8 +104,8 @@ async function baseServer(
 export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? createMetrics();
   const rateLimiter = opts.rateLimiter ?? defaultLimiter(latchkey);
-  let countedFallbacks = 0;
-  let countedPublishFailures = 0;
+  const countFallbacks = followTotal(metrics.rateLimitFallbacks);
+  const countPublishFailures = followTotal(metrics.revocationPublishFailures);
   const app = await baseServer({
     ...opts,
     title: `Latchkey (${opts.profile.name} profile)`,
@@ -119,18 +119,14 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
         metrics.redisUp.set(h.redis === 'up' ? 1 : 0);
         const backlog = latchkey.busBacklog();
         metrics.revocationsOwed.set(backlog.owed);
-        metrics.revocationPublishFailures.inc(backlog.failedPublishes - countedPublishFailures);
-        countedPublishFailures = backlog.failedPublishes;
+        countPublishFailures(backlog.failedPublishes);
       }
       metrics.revocationBusHealthy.set(h.revocationBus === 'healthy' ? 1 : 0);
       if (latchkey.journal) {
         metrics.databaseDown.set(h.database === 'down' ? 1 : 0);
         metrics.journalPending.set(latchkey.journal.pending());
       }
-      if (rateLimiter instanceof RedisRateLimiter && rateLimiter.fallbacks > countedFallbacks) {
-        metrics.rateLimitFallbacks.inc(rateLimiter.fallbacks - countedFallbacks);
-        countedFallbacks = rateLimiter.fallbacks;
-      }
+      if (rateLimiter instanceof RedisRateLimiter) countFallbacks(rateLimiter.fallbacks);
     },
   });
   await registerAccountPage(app, opts.profile);
@@ -142,7 +138,7 @@ export async function buildServer(latchkey: Latchkey, opts: ServerOptions): Prom
 export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayHttpOptions & BaseServerOptions): Promise<FastifyInstance> {
   const metrics = opts.metrics ?? createMetrics();
   const limiter = opts.rateLimiter instanceof RedisRateLimiter ? opts.rateLimiter : null;
-  let countedFallbacks = 0;
+  const countFallbacks = followTotal(metrics.rateLimitFallbacks);
   const app = await baseServer({
     ...opts,
     title: `Latchkey (${opts.profile.name} gateway profile)`,
@@ -156,8 +152,7 @@ export async function buildGatewayServer(runtime: GatewayRuntime, opts: GatewayH
       }
       if (limiter) {
         metrics.redisUp.set(limiter.usable() ? 1 : 0);
-        metrics.rateLimitFallbacks.inc(limiter.fallbacks - countedFallbacks);
-        countedFallbacks = limiter.fallbacks;
+        countFallbacks(limiter.fallbacks);
       }
       const { pending, oldestCreatedAt } = await runtime.gatewayStore.outboxStats();
       metrics.outboxDepth.set(pending);

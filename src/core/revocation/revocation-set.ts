@@ -26,24 +26,30 @@ export class RevocationSet {
    */
   add(ids: Iterable<string>, revokedAt = this.clock.now()): void {
     const until = revokedAt + this.retainMs;
-    this.receive([...ids], () => until);
+    const fresh: string[] = [];
+    for (const id of ids) this.keep(id, until, fresh);
+    this.announce(fresh);
   }
 
   /**
    * Revocations from the bus: with `untils` (read from Redis with their scores) each keeps the
    * expiry it was published with; without (a pub/sub message, just published), as of now.
    */
-  receive(ids: readonly string[], untils?: readonly number[] | ((i: number) => number)): void {
+  receive(ids: readonly string[], untils?: readonly number[]): void {
+    if (!untils) return this.add(ids);
     const fresh: string[] = [];
-    const now = this.clock.now();
-    const untilOf = typeof untils === 'function' ? untils : (i: number) => untils?.[i] ?? now + this.retainMs;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const until = untilOf(i);
-      const known = this.revoked.get(id);
-      if (known === undefined) fresh.push(id);
-      if (known === undefined || until < known) this.revoked.set(id, until);
-    }
+    for (let i = 0; i < ids.length; i++) this.keep(ids[i]!, untils[i]!, fresh);
+    this.announce(fresh);
+  }
+
+  /** Records `id` until `until`, or until the earlier bound it already has; new ids go into `fresh`. */
+  private keep(id: string, until: number, fresh: string[]): void {
+    const known = this.revoked.get(id);
+    if (known === undefined) fresh.push(id);
+    if (known === undefined || until < known) this.revoked.set(id, until);
+  }
+
+  private announce(fresh: string[]): void {
     if (fresh.length) for (const l of this.listeners) l(fresh);
   }
 
